@@ -1,0 +1,165 @@
+/* ovlshim core API: used by the preload library, the tools and the tests.
+ *
+ * Conventions (DESIGN.md principle 8): core functions return 0 (or a count)
+ * on success and a negative errno on failure; they never read or write errno
+ * and never call a symbol the preload library interposes (all kernel access
+ * goes through sys.h). */
+#ifndef OVLSHIM_H
+#define OVLSHIM_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define OVL_MAX_LOWER 500
+#define OVL_MAXSYMLINKS 40
+
+enum ovl_whiteout_mode { OVL_WH_AUTO = 0, OVL_WH_CHARDEV, OVL_WH_OCI };
+
+/* One layer directory. layers[0] of a mount is the upper (path NULL when the
+ * overlay is read-only), layers[1..nlayers-1] are the lowers, top first. */
+struct ovl_layer {
+        char *path;  /* canonical absolute path, no trailing slash */
+        size_t len;  /* strlen(path) */
+        int fd;      /* O_PATH fd on the root, opened lazily; -1 until then */
+        dev_t dev;   /* of the root, filled by ovl_config_check */
+        ino_t ino;
+};
+
+struct ovl_mount {
+        char *merged; /* canonical absolute path of MERGED, no trailing slash */
+        size_t merged_len;
+        struct ovl_layer *layers; /* [0] upper, [1..] lowers */
+        int nlayers;              /* 1 + number of lowers */
+        char *workdir;            /* NULL when read-only */
+        int whiteout;             /* enum ovl_whiteout_mode */
+        bool is_volatile;
+        bool userxattr;
+        int line; /* line of the config file that defined it */
+};
+
+struct ovl_config {
+        struct ovl_mount *mounts;
+        int nmounts;
+        char *file; /* absolute path of the config file, or NULL */
+};
+
+/* An error message "file:line: problem" (or "file: problem"), one line. */
+struct ovl_error {
+        char msg[1024];
+};
+
+/* --- config.c ------------------------------------------------------------ */
+
+/* Parse the text of a config file. Syntax and option checks only; touches no
+ * file system (so it can be fuzzed). `base_dir` is the directory relative
+ * paths are taken from; `fname` names the file in messages. Fills `cfg`
+ * (caller frees with ovl_config_free even on error). */
+int ovl_config_parse(const char *text, size_t len, const char *base_dir, const char *fname,
+                     struct ovl_config *cfg, struct ovl_error *err);
+/* The file-system checks of DESIGN.md section 1: canonicalise every path,
+ * existence, nesting and overlap rules, workdir on the upper's fs. */
+int ovl_config_check(struct ovl_config *cfg, struct ovl_error *err);
+/* Read `file`, parse it, check it. */
+int ovl_config_load(const char *file, struct ovl_config *cfg, struct ovl_error *err);
+void ovl_config_free(struct ovl_config *cfg);
+
+/* --- path.c -------------------------------------------------------------- */
+
+/* Is `path` (absolute, lexically clean) equal to or below `prefix`? Returns
+ * the length of the remainder offset (index into path where the relative part
+ * starts, skipping the slash), or -1. */
+ssize_t ovl_path_under(const char *path, const char *prefix, size_t plen);
+/* Does `path` (relative or absolute) contain a ".." component? */
+bool ovl_path_has_dotdot(const char *path);
+/* Join `path` onto the absolute `base` (ignored when `path` is absolute) and
+ * clean it lexically ("//", ".", ".."). Returns 0, or -1 if it does not fit. */
+int ovl_path_lexical(char *out, size_t cap, const char *base, const char *path);
+
+/* --- namei.c ------------------------------------------------------------- */
+
+/* Where a merged name really lives (DESIGN.md principle 9). */
+struct ovl_loc {
+        struct ovl_mount *m; /* NULL: outside every overlay (see `real`) */
+        char rel[PATH_MAX];  /* merged-relative path, "" for MERGED itself */
+        int layer;           /* layer holding the object; -1 if it does not exist */
+        int top_lower;       /* for dirs: topmost lower layer holding it, or -1 */
+        int nstack;          /* for dirs: how many layers merge into it */
+        unsigned short stack[OVL_MAX_LOWER + 1]; /* those layers, top first */
+        struct stat st;                          /* lstat of the real object */
+        dev_t id_dev;                            /* identity (DESIGN.md "Identity") */
+        ino_t id_ino;
+        /* outside: the absolute real path to hand to the kernel */
+        char real[PATH_MAX];
+};
+
+/* Resolution flags */
+#define OVL_R_NOFOLLOW 0x1  /* do not follow a final symlink */
+#define OVL_R_PARENT 0x2    /* the final name may be missing (creation) */
+#define OVL_R_EMPTY 0x4     /* "" means the dirfd itself (AT_EMPTY_PATH) */
+
+/* Outcome of ovl_resolve */
+#define OVL_PASS 0 /* nothing to do with any overlay: use the caller's args */
+#define OVL_OUT 1  /* outside, but only after a walk: use loc->real */
+#define OVL_IN 2   /* inside an overlay: loc describes it */
+
+/* Resolve `path` (relative to the absolute `base` unless it is absolute; base
+ * may be NULL for absolute paths) through the overlays of `cfg`. Returns
+ * OVL_OUT or OVL_IN, or a negative errno (ENOENT for a missing directory on
+ * the way, ENOTDIR, ELOOP, ENAMETOOLONG, EACCES ...). A missing final name is
+ * OVL_IN with loc->layer == -1. */
+int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int flags,
+                struct ovl_loc *loc);
+/* The stat of the merged object `loc` describes (identity applied). */
+void ovl_loc_stat(const struct ovl_loc *loc, struct stat *out);
+/* Path of `loc` relative to its layer's root fd ("." for the root). */
+const char *ovl_loc_relpath(const struct ovl_loc *loc);
+/* Map a real absolute path (of an open fd, of the cwd) back into the merged
+ * namespace: a path under a layer root or under MERGED. Writes the merged path
+ * to `out` and returns the mount, or NULL when it is in no overlay. If
+ * `layer` is not NULL it receives the layer index (-1 for MERGED itself). */
+struct ovl_mount *ovl_unmap(struct ovl_config *cfg, const char *real, char *out, size_t cap,
+                            int *layer);
+/* Is the absolute lexically clean `path` inside some MERGED (1), an ancestor
+ * of one (2), or neither (0)? */
+int ovl_path_near(const struct ovl_config *cfg, const char *path);
+
+/* --- readdir.c ----------------------------------------------------------- */
+
+struct dirent64;
+/* A merged listing: "." and "..", then each visible name once. */
+struct ovl_dirlist {
+        size_t n;
+        struct dirent64 **ents; /* d_off of ents[i] is i + 1 */
+        char *buf;
+};
+/* List the directory `loc` describes; `dotdot` is the d_ino for "..". */
+int ovl_dir_list(const struct ovl_loc *loc, ino_t dotdot, struct ovl_dirlist **out);
+void ovl_dir_free(struct ovl_dirlist *dl);
+
+/* --- ops.c --------------------------------------------------------------- */
+
+/* open(2) of a resolved merged object. */
+int ovl_open(struct ovl_loc *loc, int flags, mode_t mode);
+/* The root fd of the layer holding `loc` (retrying once if it was lost). */
+int ovl_loc_fd(struct ovl_loc *loc);
+
+/* --- layer.c ------------------------------------------------------------- */
+
+/* The O_PATH fd of a layer root, opened on first use at a high number,
+ * close-on-exec. Returns the fd or a negative errno. */
+int ovl_layer_fd(struct ovl_layer *l);
+/* Forget a layer fd that turned out to be closed behind our back. */
+void ovl_layer_fd_lost(struct ovl_layer *l, int fd);
+/* Lowest fd number the core uses for its own fds. */
+int ovl_private_floor(void);
+/* Open `fd` again at a free high number (close-on-exec); returns it. */
+int ovl_private_dup(int fd);
+/* Is `fd` one of the core's own fds (a layer root)? */
+bool ovl_is_private_fd(const struct ovl_config *cfg, int fd);
+/* Move our fd away from number `fd` (the program wants it). */
+void ovl_private_move(struct ovl_config *cfg, int fd);
+
+#endif

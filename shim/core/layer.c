@@ -1,0 +1,107 @@
+/* The core's private fds: one O_PATH fd per layer root, opened lazily at a
+ * high number so they stay out of the program's way (DESIGN.md "Work dir and
+ * concurrency"). The preload library protects them from close and dup2. */
+#include "ovlshim.h"
+#include "sys.h"
+
+#include <errno.h>
+
+static int floor_fd;
+
+int ovl_private_floor(void)
+{
+        int f = __atomic_load_n(&floor_fd, __ATOMIC_RELAXED);
+        if (f) {
+                return f;
+        }
+        unsigned long soft = 1024;
+        ovl_sys_getrlimit_nofile(&soft);
+        /* High enough to be out of the way, low enough not to grow the fd
+         * table of a process with a huge limit. */
+        f = soft > 1024 ? 900 : (int)(soft * 7 / 8);
+        if (f < 10) {
+                f = 10;
+        }
+        __atomic_store_n(&floor_fd, f, __ATOMIC_RELAXED);
+        return f;
+}
+
+int ovl_private_dup(int fd)
+{
+        int r = ovl_sys_fcntl(fd, F_DUPFD_CLOEXEC, ovl_private_floor());
+        if (r < 0) { /* limit lower than our floor: take what we can get */
+                r = ovl_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        }
+        return r;
+}
+
+int ovl_layer_fd(struct ovl_layer *l)
+{
+        int fd = __atomic_load_n(&l->fd, __ATOMIC_ACQUIRE);
+        if (fd >= 0) {
+                return fd;
+        }
+        if (!l->path) {
+                return -EROFS;
+        }
+        int tmp = ovl_sys_openat(AT_FDCWD, l->path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        if (tmp < 0) {
+                return tmp;
+        }
+        int hi = ovl_private_dup(tmp);
+        ovl_sys_close(tmp);
+        if (hi < 0) {
+                return hi;
+        }
+        int expected = -1;
+        if (!__atomic_compare_exchange_n(&l->fd, &expected, hi, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE)) {
+                ovl_sys_close(hi); /* another thread won */
+                return expected;
+        }
+        return hi;
+}
+
+void ovl_layer_fd_lost(struct ovl_layer *l, int fd)
+{
+        int expected = fd;
+        __atomic_compare_exchange_n(&l->fd, &expected, -1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+}
+
+static struct ovl_layer *private_owner(const struct ovl_config *cfg, int fd)
+{
+        if (!cfg || fd < ovl_private_floor()) {
+                return NULL;
+        }
+        for (int i = 0; i < cfg->nmounts; i++) {
+                struct ovl_mount *m = &cfg->mounts[i];
+                for (int j = 0; j < m->nlayers; j++) {
+                        if (__atomic_load_n(&m->layers[j].fd, __ATOMIC_RELAXED) == fd) {
+                                return &m->layers[j];
+                        }
+                }
+        }
+        return NULL;
+}
+
+bool ovl_is_private_fd(const struct ovl_config *cfg, int fd)
+{
+        return private_owner(cfg, fd) != NULL;
+}
+
+void ovl_private_move(struct ovl_config *cfg, int fd)
+{
+        struct ovl_layer *l = private_owner(cfg, fd);
+        if (!l) {
+                return;
+        }
+        int hi = ovl_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+        int expected = fd;
+        if (hi >= 0 && !__atomic_compare_exchange_n(&l->fd, &expected, hi, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                ovl_sys_close(hi);
+        } else if (hi < 0) {
+                ovl_layer_fd_lost(l, fd);
+        }
+}

@@ -1,0 +1,329 @@
+/* Merged directory listings (SEMANTICS.md 1.D): the union of the layers of
+ * a directory's stack, each name once with the type and inode of its topmost
+ * occurrence, whiteouts and the names they hide left out, markers of every
+ * format hidden. Order as the kernel's: the bottom layer's entries first,
+ * then names first seen in the upper, then in the intermediate lowers. */
+#include "markers.h"
+#include "sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+struct ent {
+        UT_hash_handle hh;
+        ino_t ino;
+        ino_t lower_ino;     /* for an upper dir: its topmost lower dir's ino */
+        unsigned char type;
+        bool hidden;         /* whited out */
+        bool has_lower;
+        bool merge_ended;    /* a non-directory below ends a dir's merge */
+        bool in_bottom;
+        int k;               /* index in the stack of its topmost layer */
+        long seq;
+        long bottom_seq;
+        char name[];
+};
+
+struct merge {
+        struct ent *head;
+        const struct ovl_loc *loc;
+        int k;       /* layer being read, as an index in loc->stack */
+        long seq;
+        int fd;      /* root fd of that layer */
+        char **wh;   /* `.wh.X` targets seen in this layer */
+        size_t nwh, capwh;
+};
+
+static struct ent *ent_new(struct merge *mg, const char *name, size_t len)
+{
+        struct ent *e = calloc(1, sizeof(*e) + len + 1);
+        if (!e) {
+                return NULL;
+        }
+        memcpy(e->name, name, len + 1);
+        e->k = mg->k;
+        e->seq = mg->seq;
+        HASH_ADD_KEYPTR(hh, mg->head, e->name, len, e);
+        return e;
+}
+
+static int child_path(const struct ovl_loc *loc, const char *name, char *out)
+{
+        size_t rl = strlen(loc->rel), nl = strlen(name);
+        if (rl + nl + 2 > PATH_MAX) {
+                return -ENAMETOOLONG;
+        }
+        if (rl) {
+                memcpy(out, loc->rel, rl);
+                out[rl++] = '/';
+        }
+        memcpy(out + rl, name, nl + 1);
+        return 0;
+}
+
+/* A name seen for the first time: a whiteout hides it, else it is listed. */
+static int first_sight(struct merge *mg, const struct dirent64 *d, size_t len)
+{
+        unsigned char type = d->d_type;
+        ino_t ino = d->d_ino;
+        bool wh = false;
+        if (type == DT_CHR || type == DT_REG || type == DT_UNKNOWN) {
+                char rp[PATH_MAX];
+                struct stat st;
+                if (child_path(mg->loc, d->d_name, rp) == 0 &&
+                    ovl_sys_lstatat(mg->fd, rp, &st) == 0) {
+                        wh = ovl_marker_is_whiteout(mg->fd, rp, &st);
+                        type = (unsigned char)IFTODT(st.st_mode);
+                }
+        }
+        struct ent *e = ent_new(mg, d->d_name, len);
+        if (!e) {
+                return -ENOMEM;
+        }
+        e->hidden = wh;
+        e->type = type;
+        e->ino = ino;
+        return 0;
+}
+
+/* A name an upper layer already had: only the identity of a directory and
+ * the bottom-layer order can still change. */
+static void seen_again(struct merge *mg, struct ent *e, const struct dirent64 *d)
+{
+        if (e->hidden || e->type != DT_DIR || e->has_lower || e->merge_ended) {
+                return;
+        }
+        if (d->d_type == DT_DIR) {
+                e->has_lower = mg->loc->stack[mg->k] > 0;
+                e->lower_ino = d->d_ino;
+        } else {
+                e->merge_ended = true;
+        }
+}
+
+static int remember_wh(struct merge *mg, const char *target)
+{
+        if (mg->nwh == mg->capwh) {
+                size_t cap = mg->capwh ? mg->capwh * 2 : 16;
+                char **n = realloc(mg->wh, cap * sizeof(*n));
+                if (!n) {
+                        return -ENOMEM;
+                }
+                mg->wh = n, mg->capwh = cap;
+        }
+        mg->wh[mg->nwh] = strdup(target);
+        return mg->wh[mg->nwh++] ? 0 : -ENOMEM;
+}
+
+static int take_entry(struct merge *mg, const struct dirent64 *d, bool bottom)
+{
+        const char *n = d->d_name;
+        size_t len = strlen(n);
+        if ((n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))) {
+                return 0;
+        }
+        mg->seq++;
+        if (ovl_marker_name(n, len)) {
+                const char *t = ovl_marker_whiteout_target(n);
+                return t ? remember_wh(mg, t) : 0;
+        }
+        struct ent *e;
+        HASH_FIND(hh, mg->head, n, len, e);
+        int r = 0;
+        if (!e) {
+                r = first_sight(mg, d, len);
+                HASH_FIND(hh, mg->head, n, len, e);
+        } else {
+                seen_again(mg, e, d);
+        }
+        if (e && bottom) {
+                e->in_bottom = true;
+                e->bottom_seq = mg->seq;
+        }
+        return r;
+}
+
+/* `.wh.X` hides X in the layers below, not an X of its own layer. */
+static int apply_wh(struct merge *mg)
+{
+        int r = 0;
+        for (size_t i = 0; i < mg->nwh; i++) {
+                struct ent *e;
+                size_t len = strlen(mg->wh[i]);
+                HASH_FIND(hh, mg->head, mg->wh[i], len, e);
+                if (!e && r == 0) {
+                        e = ent_new(mg, mg->wh[i], len);
+                        if (!e) {
+                                r = -ENOMEM;
+                        } else {
+                                e->hidden = true;
+                        }
+                }
+                free(mg->wh[i]);
+        }
+        mg->nwh = 0;
+        return r;
+}
+
+static int read_layer(struct merge *mg, bool bottom)
+{
+        struct ovl_layer *l = &mg->loc->m->layers[mg->loc->stack[mg->k]];
+        mg->fd = ovl_layer_fd(l);
+        if (mg->fd < 0) {
+                return mg->fd;
+        }
+        int dfd = ovl_sys_openat(mg->fd, ovl_loc_relpath(mg->loc),
+                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (dfd < 0) {
+                return dfd;
+        }
+        char *buf = malloc(32768);
+        int r = buf ? 0 : -ENOMEM;
+        ssize_t n;
+        while (r == 0 && (n = ovl_sys_getdents64(dfd, buf, 32768)) > 0) {
+                for (ssize_t off = 0; off < n && r == 0;) {
+                        struct dirent64 *d = (struct dirent64 *)(buf + off);
+                        r = take_entry(mg, d, bottom);
+                        off += d->d_reclen;
+                }
+        }
+        if (r == 0 && n < 0) {
+                r = (int)n;
+        }
+        free(buf);
+        ovl_sys_close(dfd);
+        return r ? r : apply_wh(mg);
+}
+
+/* An upper dir that is opaque has no lower identity after all. */
+static void fix_upper_dirs(struct merge *mg)
+{
+        const struct ovl_loc *loc = mg->loc;
+        if (loc->nstack < 2 || loc->stack[0] != 0) {
+                return;
+        }
+        int ufd = ovl_layer_fd(&loc->m->layers[0]);
+        struct ent *e, *tmp;
+        HASH_ITER(hh, mg->head, e, tmp)
+        {
+                char rp[PATH_MAX];
+                if (e->k == 0 && e->has_lower && child_path(loc, e->name, rp) == 0 &&
+                    ovl_marker_opaque(ufd, rp) == 0) {
+                        e->ino = e->lower_ino;
+                }
+        }
+}
+
+static int cmp_order(const void *a, const void *b)
+{
+        const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
+        if (x->in_bottom != y->in_bottom) {
+                return x->in_bottom ? -1 : 1;
+        }
+        if (x->in_bottom) {
+                return x->bottom_seq < y->bottom_seq ? -1 : x->bottom_seq > y->bottom_seq;
+        }
+        if (x->k != y->k) {
+                return x->k < y->k ? -1 : 1;
+        }
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static size_t rec_size(size_t namelen)
+{
+        return (offsetof(struct dirent64, d_name) + namelen + 1 + 7) & ~(size_t)7;
+}
+
+static void put_rec(struct ovl_dirlist *dl, size_t *off, const char *name, ino_t ino,
+                    unsigned char type)
+{
+        struct dirent64 *d = (struct dirent64 *)(dl->buf + *off);
+        size_t len = strlen(name);
+        d->d_ino = ino;
+        d->d_off = (off_t)(dl->n + 1);
+        d->d_reclen = (unsigned short)rec_size(len);
+        d->d_type = type;
+        memcpy(d->d_name, name, len + 1);
+        dl->ents[dl->n++] = d;
+        *off += d->d_reclen;
+}
+
+static int build(struct merge *mg, ino_t dot, ino_t dotdot, struct ovl_dirlist **out)
+{
+        size_t n = HASH_COUNT(mg->head), k = 0, bytes = rec_size(1) + rec_size(2);
+        struct ent **v = malloc((n + 1) * sizeof(*v));
+        struct ovl_dirlist *dl = calloc(1, sizeof(*dl));
+        struct ent *e, *tmp;
+        HASH_ITER(hh, mg->head, e, tmp)
+        {
+                if (!e->hidden && v) {
+                        v[k++] = e;
+                        bytes += rec_size(strlen(e->name));
+                }
+        }
+        if (dl) {
+                dl->buf = malloc(bytes);
+                dl->ents = malloc((k + 2) * sizeof(*dl->ents));
+        }
+        if (!v || !dl || !dl->buf || !dl->ents) {
+                free(v);
+                ovl_dir_free(dl);
+                return -ENOMEM;
+        }
+        qsort(v, k, sizeof(*v), cmp_order);
+        size_t off = 0;
+        put_rec(dl, &off, ".", dot, DT_DIR);
+        put_rec(dl, &off, "..", dotdot, DT_DIR);
+        for (size_t i = 0; i < k; i++) {
+                put_rec(dl, &off, v[i]->name, v[i]->ino, v[i]->type);
+        }
+        free(v);
+        *out = dl;
+        return 0;
+}
+
+static void merge_free(struct merge *mg)
+{
+        struct ent *e, *tmp;
+        HASH_ITER(hh, mg->head, e, tmp)
+        {
+                HASH_DEL(mg->head, e);
+                free(e);
+        }
+        for (size_t i = 0; i < mg->nwh; i++) {
+                free(mg->wh[i]);
+        }
+        free(mg->wh);
+}
+
+int ovl_dir_list(const struct ovl_loc *loc, ino_t dotdot, struct ovl_dirlist **out)
+{
+        struct merge mg;
+        memset(&mg, 0, sizeof(mg));
+        mg.loc = loc;
+        int r = 0;
+        for (mg.k = 0; mg.k < loc->nstack && r == 0; mg.k++) {
+                r = read_layer(&mg, mg.k == loc->nstack - 1 && loc->nstack > 1);
+        }
+        if (r == 0) {
+                fix_upper_dirs(&mg);
+                struct stat st;
+                ovl_loc_stat(loc, &st);
+                r = build(&mg, st.st_ino, dotdot, out);
+        }
+        merge_free(&mg);
+        return r;
+}
+
+void ovl_dir_free(struct ovl_dirlist *dl)
+{
+        if (dl) {
+                free(dl->buf);
+                free(dl->ents);
+                free(dl);
+        }
+}

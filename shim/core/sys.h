@@ -1,0 +1,54 @@
+/* The one door to the kernel (DESIGN.md principle 2). Every function is a raw
+ * system call: it returns the result or a negative errno, never touches errno
+ * and never goes through a symbol the preload library interposes, so the core
+ * can run inside any wrapper, a signal handler or a vfork child. */
+#ifndef OVL_SYS_H
+#define OVL_SYS_H
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+struct linux_dirent64;
+
+long ovl_sys6(long nr, long a, long b, long c, long d, long e, long f);
+
+int ovl_sys_openat(int dirfd, const char *path, int flags, mode_t mode);
+int ovl_sys_close(int fd);
+ssize_t ovl_sys_read(int fd, void *buf, size_t n);
+ssize_t ovl_sys_write(int fd, const void *buf, size_t n);
+int ovl_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int ovl_sys_fstat(int fd, struct stat *st);
+ssize_t ovl_sys_readlinkat(int dirfd, const char *path, char *buf, size_t n);
+ssize_t ovl_sys_getdents64(int fd, void *buf, size_t n);
+off_t ovl_sys_lseek(int fd, off_t off, int whence);
+int ovl_sys_fcntl(int fd, int cmd, long arg);
+int ovl_sys_dup3(int oldfd, int newfd, int flags);
+int ovl_sys_faccessat(int dirfd, const char *path, int mode, int flags);
+int ovl_sys_mkdirat(int dirfd, const char *path, mode_t mode);
+int ovl_sys_fchdir(int fd);
+int ovl_sys_chdir(const char *path);
+int ovl_sys_getcwd(char *buf, size_t n);
+ssize_t ovl_sys_fgetxattr(int fd, const char *name, void *val, size_t n);
+ssize_t ovl_sys_lgetxattr(const char *path, const char *name, void *val, size_t n);
+ssize_t ovl_sys_flistxattr(int fd, char *list, size_t n);
+ssize_t ovl_sys_llistxattr(const char *path, char *list, size_t n);
+int ovl_sys_getrlimit_nofile(unsigned long *soft);
+int ovl_sys_sigprocmask(int how, const void *set, void *old);
+pid_t ovl_sys_getpid(void);
+uid_t ovl_sys_geteuid(void);
+
+/* fstatat(dirfd, path) with AT_SYMLINK_NOFOLLOW, "" meaning dirfd itself */
+int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st);
+/* The real path of an open fd via /proc/self/fd. Returns length or -errno. */
+ssize_t ovl_sys_fdpath(int fd, char *buf, size_t n);
+/* xattr of an object named relative to a dirfd, without following a final
+ * symlink (through /proc/self/fd/N/path, since there is no *at xattr call). */
+ssize_t ovl_sys_getxattrat(int dirfd, const char *path, const char *name, void *val, size_t n);
+ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n);
+/* Read a whole small file into buf (NUL-terminated). Returns length or -errno */
+ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,300 @@
+/* The virtual cwd. A process standing in a merged directory keeps that path
+ * in memory (so relative paths cost no extra syscall) and its kernel cwd on
+ * the directory's upper copy, or, when there is none, on a "shadow" directory
+ * of the same relative path under WORK/ovlshim/cwd: never on a lower
+ * directory, where a child the shim cannot follow could write. Both map back
+ * to the merged path, so a child started there finds its way in. */
+#include "preload.h"
+#include "sys.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A seqlock: readers (every relative path) never block and are safe in
+ * signal handlers; writers (chdir) block signals while they write. */
+static unsigned cwd_seq;
+static int cwd_writer;
+static char cwd_path[PATH_MAX];
+static int cwd_near = -1;
+
+int ovl_cwd_get(char *out, size_t cap)
+{
+        for (;;) {
+                unsigned s = __atomic_load_n(&cwd_seq, __ATOMIC_ACQUIRE);
+                if (s & 1) {
+                        ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+                        continue;
+                }
+                int near = cwd_near;
+                size_t n = strnlen(cwd_path, sizeof(cwd_path) - 1);
+                if (n >= cap) {
+                        n = cap - 1;
+                }
+                memcpy(out, cwd_path, n);
+                out[n] = '\0';
+                __atomic_thread_fence(__ATOMIC_ACQUIRE);
+                if (__atomic_load_n(&cwd_seq, __ATOMIC_RELAXED) == s) {
+                        return near < 0 || out[0] != '/' ? -1 : near;
+                }
+        }
+}
+
+void ovl_cwd_set(const char *path, int near)
+{
+        sigset_t all, old;
+        sigfillset(&all);
+        ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
+        while (__atomic_exchange_n(&cwd_writer, 1, __ATOMIC_ACQUIRE)) {
+                ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
+        __atomic_fetch_add(&cwd_seq, 1, __ATOMIC_RELEASE);
+        size_t n = strnlen(path, sizeof(cwd_path) - 1);
+        memcpy(cwd_path, path, n);
+        cwd_path[n] = '\0';
+        cwd_near = near;
+        __atomic_fetch_add(&cwd_seq, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&cwd_writer, 0, __ATOMIC_RELEASE);
+        ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* --- shadow directories ----------------------------------------------------- */
+
+static int shadow_root(const struct ovl_mount *m, char *out, size_t cap)
+{
+        int n;
+        if (m->workdir) {
+                n = snprintf(out, cap, "%s/ovlshim/cwd", m->workdir);
+        } else {
+                n = snprintf(out, cap, "/tmp/ovlshim-%u/ro%s", (unsigned)ovl_sys_geteuid(),
+                             m->merged);
+        }
+        return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* mkdir -p, private to the user; refuses a path component someone else owns
+ * in the shared /tmp case. */
+static int mkdir_p(char *p)
+{
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s) {
+                        continue;
+                }
+                char c = *s;
+                *s = '\0';
+                int r = ovl_sys_mkdirat(AT_FDCWD, p, 0700);
+                struct stat st;
+                if (r == -EEXIST && (ovl_sys_lstatat(AT_FDCWD, p, &st) < 0 ||
+                                     !S_ISDIR(st.st_mode))) {
+                        r = -ENOTDIR;
+                } else if (r == -EEXIST) {
+                        r = 0;
+                }
+                *s = c;
+                if (r < 0 || !c) {
+                        return r;
+                }
+        }
+}
+
+struct ovl_mount *ovl_unmap_real(const char *real, char *out, size_t cap, int *layer)
+{
+        struct ovl_config *cfg = ovl_active();
+        if (!cfg) {
+                return NULL;
+        }
+        for (int i = 0; i < cfg->nmounts; i++) {
+                struct ovl_mount *m = &cfg->mounts[i];
+                char sr[PATH_MAX];
+                ssize_t off;
+                if (shadow_root(m, sr, sizeof(sr)) == 0 &&
+                    (off = ovl_path_under(real, sr, strlen(sr))) >= 0) {
+                        int n = snprintf(out, cap, "%s%s%s", m->merged, real[off] ? "/" : "",
+                                         real + off);
+                        if (layer) {
+                                *layer = -2;
+                        }
+                        return n < 0 || (size_t)n >= cap ? NULL : m;
+                }
+        }
+        return ovl_unmap(cfg, real, out, cap, layer);
+}
+
+/* --- entering directories ----------------------------------------------------- */
+
+static int enter_upper(struct ovl_loc *loc)
+{
+        int lfd = ovl_layer_fd(&loc->m->layers[0]);
+        if (lfd < 0) {
+                return lfd;
+        }
+        int fd = ovl_sys_openat(lfd, ovl_loc_relpath(loc), O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0) {
+                return fd;
+        }
+        int r = ovl_sys_fchdir(fd);
+        ovl_sys_close(fd);
+        return r;
+}
+
+static int enter_shadow(struct ovl_loc *loc)
+{
+        char p[PATH_MAX];
+        int r = shadow_root(loc->m, p, sizeof(p));
+        size_t l = strlen(p);
+        if (r == 0 && loc->rel[0] && snprintf(p + l, sizeof(p) - l, "/%s", loc->rel) >=
+                                              (int)(sizeof(p) - l)) {
+                r = -ENAMETOOLONG;
+        }
+        if (r == 0) {
+                r = mkdir_p(p);
+        }
+        return r < 0 ? r : ovl_sys_chdir(p);
+}
+
+int ovl_cwd_enter(struct ovl_loc *loc)
+{
+        if (loc->layer < 0) {
+                return -ENOENT;
+        }
+        if (!S_ISDIR(loc->st.st_mode)) {
+                return -ENOTDIR;
+        }
+        int r = ovl_sys_faccessat(ovl_loc_fd(loc), ovl_loc_relpath(loc), X_OK, 0);
+        if (r < 0) {
+                return r;
+        }
+        bool upper = loc->nstack > 0 && loc->stack[0] == 0;
+        r = upper ? enter_upper(loc) : enter_shadow(loc);
+        char v[PATH_MAX];
+        if (r == 0 && ovl_loc_path(loc, v, sizeof(v)) == 0) {
+                ovl_cwd_set(v, 1);
+        }
+        return r;
+}
+
+/* Learn the cwd from the kernel; step off a lower directory if we stand on
+ * one (a process started there, or a chdir by a real path). */
+static void cwd_from_kernel(struct ovl_config *cfg)
+{
+        char real[PATH_MAX], v[PATH_MAX];
+        int layer = 0;
+        if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/') {
+                ovl_cwd_set("", -1);
+                return;
+        }
+        if (!ovl_unmap_real(real, v, sizeof(v), &layer)) {
+                ovl_cwd_set(real, ovl_path_near(cfg, real));
+                return;
+        }
+        ovl_cwd_set(v, 1);
+        if (layer == 0 || layer == -2) {
+                return;
+        }
+        struct ovl_loc *loc = malloc(sizeof(*loc));
+        if (loc && ovl_resolve(cfg, NULL, v, 0, loc) == OVL_IN) {
+                ovl_cwd_enter(loc);
+        }
+        free(loc);
+}
+
+void ovl_cwd_init(void)
+{
+        cwd_from_kernel(ovl_active());
+}
+
+/* --- wrappers ----------------------------------------------------------------- */
+
+static int chdir_loc(int k, struct ovl_loc *loc, const char *path, int (*real)(const char *))
+{
+        struct ovl_config *cfg = ovl_active();
+        if (k == OVL_IN) {
+                int r = ovl_cwd_enter(loc);
+                ovl_log("chdir", path, loc, r);
+                return (int)ovl_ret(r);
+        }
+        if (k < 0) {
+                return (int)ovl_ret(k);
+        }
+        int r = real(k == OVL_OUT ? loc->real : path);
+        if (r == 0 && cfg) {
+                int saved = errno;
+                cwd_from_kernel(cfg);
+                errno = saved;
+        }
+        return r;
+}
+
+OVL_EXPORT int chdir(const char *path)
+{
+        struct ovl_loc loc;
+        int k = ovl_at(AT_FDCWD, path, 0, &loc);
+        return chdir_loc(k, &loc, path, REAL(chdir));
+}
+
+OVL_EXPORT int fchdir(int fd)
+{
+        char v[PATH_MAX];
+        struct ovl_config *cfg = ovl_active();
+        if (cfg && ovl_fd_merged(fd, v, sizeof(v), NULL)) {
+                struct ovl_loc loc;
+                int k = ovl_resolve(cfg, NULL, v, 0, &loc);
+                return chdir_loc(k, &loc, v, REAL(chdir));
+        }
+        int r = REAL(fchdir)(fd);
+        if (r == 0 && cfg) {
+                int saved = errno;
+                cwd_from_kernel(cfg);
+                errno = saved;
+        }
+        return r;
+}
+
+OVL_EXPORT char *getcwd(char *buf, size_t size)
+{
+        char v[PATH_MAX];
+        if (ovl_cwd_get(v, sizeof(v)) != 1) {
+                return REAL(getcwd)(buf, size);
+        }
+        size_t need = strlen(v) + 1;
+        if (buf && size == 0) {
+                errno = EINVAL;
+                return NULL;
+        }
+        if (size && size < need) {
+                errno = ERANGE;
+                return NULL;
+        }
+        if (!buf) {
+                buf = malloc(size ? size : need);
+                if (!buf) {
+                        errno = ENOMEM;
+                        return NULL;
+                }
+        }
+        memcpy(buf, v, need);
+        return buf;
+}
+
+OVL_EXPORT char *__getcwd_chk(char *buf, size_t size, size_t buflen)
+{
+        return getcwd(buf, size < buflen ? size : buflen);
+}
+
+OVL_EXPORT char *getwd(char *buf)
+{
+        if (!getcwd(buf, PATH_MAX)) {
+                snprintf(buf, PATH_MAX, "%s", strerror(errno));
+                return NULL;
+        }
+        return buf;
+}
+
+OVL_EXPORT char *get_current_dir_name(void)
+{
+        char v[PATH_MAX];
+        if (ovl_cwd_get(v, sizeof(v)) == 1) {
+                return strdup(v);
+        }
+        return REAL(get_current_dir_name)();
+}

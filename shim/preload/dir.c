@@ -1,0 +1,418 @@
+/* Directory streams. A DIR* on a merged directory is a real DIR* of its top
+ * layer directory (so dirfd() and *at calls on it map back to the merged
+ * directory) with the merged listing kept beside it, keyed by the pointer;
+ * readdir serves the listing. scandir and glob are rebuilt on top, since
+ * glibc's own never come back through the public readdir. */
+#include "preload.h"
+#include "sys.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+struct dstate {
+        UT_hash_handle hh;
+        DIR *d;
+        struct ovl_dirlist *dl;
+        size_t pos;
+        char *path; /* merged path, to list again on rewinddir */
+};
+
+static struct dstate *dirs;
+static int ndirs;
+static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_dirs(void)
+{
+        pthread_mutex_lock(&dirs_lock);
+}
+
+static void unlock_dirs(void)
+{
+        pthread_mutex_unlock(&dirs_lock);
+}
+
+/* A fork while another thread holds the table must not leave it locked. */
+__attribute__((constructor)) static void dirs_atfork(void)
+{
+        pthread_atfork(lock_dirs, unlock_dirs, unlock_dirs);
+}
+
+static struct dstate *find(DIR *d)
+{
+        if (!__atomic_load_n(&ndirs, __ATOMIC_ACQUIRE)) {
+                return NULL;
+        }
+        struct dstate *s;
+        lock_dirs();
+        HASH_FIND_PTR(dirs, &d, s);
+        unlock_dirs();
+        return s;
+}
+
+/* d_ino of ".." : the parent's merged identity, or MERGED's real parent. */
+static ino_t parent_ino(struct ovl_config *cfg, const char *merged_path)
+{
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s", merged_path);
+        char *s = strrchr(p, '/');
+        if (s == p) {
+                s[1] = '\0';
+        } else if (s) {
+                *s = '\0';
+        }
+        struct ovl_loc *loc = malloc(sizeof(*loc));
+        struct stat st = {0};
+        if (loc && ovl_resolve(cfg, NULL, p, 0, loc) == OVL_IN && loc->layer >= 0) {
+                ovl_loc_stat(loc, &st);
+        } else {
+                ovl_sys_lstatat(AT_FDCWD, p, &st);
+        }
+        free(loc);
+        return st.st_ino;
+}
+
+static int list_path(struct ovl_config *cfg, const char *path, struct ovl_dirlist **dl)
+{
+        struct ovl_loc *loc = malloc(sizeof(*loc));
+        if (!loc) {
+                return -ENOMEM;
+        }
+        int r = ovl_resolve(cfg, NULL, path, 0, loc);
+        if (r == OVL_IN) {
+                r = loc->layer < 0 ? -ENOENT : (!S_ISDIR(loc->st.st_mode) ? -ENOTDIR : 0);
+        } else if (r >= 0) {
+                r = -ENOENT; /* moved out of the overlay under us */
+        }
+        if (r == 0) {
+                r = ovl_dir_list(loc, parent_ino(cfg, path), dl);
+        }
+        free(loc);
+        return r;
+}
+
+/* Attach the merged listing of `path` to the real stream `d`. */
+static DIR *attach(DIR *d, const char *path)
+{
+        struct ovl_config *cfg = ovl_active();
+        struct dstate *s = calloc(1, sizeof(*s));
+        int r = s ? 0 : -ENOMEM;
+        if (r == 0) {
+                s->d = d;
+                s->path = strdup(path);
+                r = s->path ? list_path(cfg, path, &s->dl) : -ENOMEM;
+        }
+        if (r < 0) {
+                if (s) {
+                        free(s->path);
+                }
+                free(s);
+                REAL(closedir)(d);
+                errno = -r;
+                return NULL;
+        }
+        lock_dirs();
+        HASH_ADD_PTR(dirs, d, s);
+        __atomic_add_fetch(&ndirs, 1, __ATOMIC_RELEASE);
+        unlock_dirs();
+        return d;
+}
+
+OVL_EXPORT DIR *opendir(const char *path)
+{
+        struct ovl_loc loc;
+        int k = ovl_at(AT_FDCWD, path, 0, &loc);
+        if (k == OVL_PASS) {
+                return REAL(opendir)(path);
+        }
+        if (k == OVL_OUT) {
+                return REAL(opendir)(loc.real);
+        }
+        int fd = k < 0 ? k : ovl_open(&loc, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        ovl_log("opendir", path, k < 0 ? NULL : &loc, fd);
+        char v[PATH_MAX];
+        if (fd >= 0 && ovl_loc_path(&loc, v, sizeof(v)) < 0) {
+                ovl_sys_close(fd);
+                fd = -ENAMETOOLONG;
+        }
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        DIR *d = REAL(fdopendir)(fd);
+        if (!d) {
+                int saved = errno;
+                ovl_sys_close(fd);
+                errno = saved;
+                return NULL;
+        }
+        return attach(d, v);
+}
+
+OVL_EXPORT DIR *fdopendir(int fd)
+{
+        char v[PATH_MAX];
+        struct ovl_mount *m = ovl_fd_merged(fd, v, sizeof(v), NULL);
+        DIR *d = REAL(fdopendir)(fd);
+        if (!d || !m) {
+                return d;
+        }
+        return attach(d, v);
+}
+
+static struct dirent64 *next_ent(struct dstate *s)
+{
+        return s->pos < s->dl->n ? s->dl->ents[s->pos++] : NULL;
+}
+
+/* On x86_64 and aarch64 struct dirent and struct dirent64 are one layout. */
+_Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent layout");
+
+OVL_EXPORT struct dirent *readdir(DIR *d)
+{
+        struct dstate *s = find(d);
+        return s ? (struct dirent *)next_ent(s) : REAL(readdir)(d);
+}
+
+OVL_EXPORT struct dirent64 *readdir64(DIR *d)
+{
+        struct dstate *s = find(d);
+        return s ? next_ent(s) : REAL(readdir64)(d);
+}
+
+/* Deprecated, but still exported and imported by old binaries. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+OVL_EXPORT int readdir_r(DIR *d, struct dirent *entry, struct dirent **result)
+{
+        struct dstate *s = find(d);
+        if (!s) {
+                return REAL(readdir_r)(d, entry, result);
+        }
+        struct dirent64 *e = next_ent(s);
+        if (e) {
+                memcpy(entry, e, e->d_reclen < sizeof(*entry) ? e->d_reclen : sizeof(*entry));
+        }
+        *result = e ? entry : NULL;
+        return 0;
+}
+
+OVL_EXPORT int readdir64_r(DIR *d, struct dirent64 *entry, struct dirent64 **result)
+{
+        return readdir_r(d, (struct dirent *)entry, (struct dirent **)result);
+}
+#pragma GCC diagnostic pop
+
+/* A rewind reads the directory again, as a seek to 0 does on the kernel. */
+OVL_EXPORT void rewinddir(DIR *d)
+{
+        struct dstate *s = find(d);
+        REAL(rewinddir)(d);
+        struct ovl_dirlist *dl;
+        if (s && list_path(ovl_active(), s->path, &dl) == 0) {
+                ovl_dir_free(s->dl);
+                s->dl = dl;
+        }
+        if (s) {
+                s->pos = 0;
+        }
+}
+
+OVL_EXPORT long telldir(DIR *d)
+{
+        struct dstate *s = find(d);
+        return s ? (long)s->pos : REAL(telldir)(d);
+}
+
+OVL_EXPORT void seekdir(DIR *d, long pos)
+{
+        struct dstate *s = find(d);
+        if (!s) {
+                REAL(seekdir)(d, pos);
+        } else if (pos >= 0 && (size_t)pos <= s->dl->n) {
+                s->pos = (size_t)pos;
+        }
+}
+
+OVL_EXPORT int closedir(DIR *d)
+{
+        struct dstate *s = find(d);
+        if (s) {
+                lock_dirs();
+                HASH_DEL(dirs, s);
+                __atomic_sub_fetch(&ndirs, 1, __ATOMIC_RELEASE);
+                unlock_dirs();
+                ovl_dir_free(s->dl);
+                free(s->path);
+                free(s);
+        }
+        return REAL(closedir)(d);
+}
+
+/* --- scandir ------------------------------------------------------------------ */
+
+typedef int (*scan_filter)(const struct dirent *);
+typedef int (*scan_cmp)(const struct dirent **, const struct dirent **);
+
+static int scan_add(struct dirent ***v, size_t *n, size_t *cap, const struct dirent *e)
+{
+        if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 32;
+                struct dirent **nv = realloc(*v, c * sizeof(**v));
+                if (!nv) {
+                        return -ENOMEM;
+                }
+                *v = nv, *cap = c;
+        }
+        struct dirent *copy = malloc(e->d_reclen);
+        if (!copy) {
+                return -ENOMEM;
+        }
+        memcpy(copy, e, e->d_reclen);
+        (*v)[(*n)++] = copy;
+        return 0;
+}
+
+static int scan_stream(DIR *d, struct dirent ***out, scan_filter filter, scan_cmp cmp)
+{
+        struct dirent **v = NULL, *e;
+        size_t n = 0, cap = 0;
+        int r = 0;
+        while (r == 0 && (e = readdir(d)) != NULL) {
+                if (!filter || filter(e)) {
+                        r = scan_add(&v, &n, &cap, e);
+                }
+        }
+        closedir(d);
+        if (r < 0) {
+                while (n) {
+                        free(v[--n]);
+                }
+                free(v);
+                errno = -r;
+                return -1;
+        }
+        if (cmp && n > 1) {
+                qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))cmp);
+        }
+        *out = v;
+        return (int)n;
+}
+
+static bool in_overlay(int dirfd, const char *path)
+{
+        struct ovl_loc loc;
+        return ovl_at(dirfd, path, 0, &loc) != OVL_PASS;
+}
+
+static int scan_at(int dirfd, const char *path, struct dirent ***out, scan_filter filter,
+                   scan_cmp cmp)
+{
+        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        if (!d) {
+                if (fd >= 0) {
+                        int saved = errno;
+                        close(fd);
+                        errno = saved;
+                }
+                return -1;
+        }
+        return scan_stream(d, out, filter, cmp);
+}
+
+OVL_EXPORT int scandir(const char *path, struct dirent ***out, scan_filter filter, scan_cmp cmp)
+{
+        if (!in_overlay(AT_FDCWD, path)) {
+                return REAL(scandir)(path, out, filter, cmp);
+        }
+        return scan_at(AT_FDCWD, path, out, filter, cmp);
+}
+
+OVL_EXPORT int scandir64(const char *path, struct dirent64 ***out,
+                         int (*filter)(const struct dirent64 *),
+                         int (*cmp)(const struct dirent64 **, const struct dirent64 **))
+{
+        if (!in_overlay(AT_FDCWD, path)) {
+                return REAL(scandir64)(path, out, filter, cmp);
+        }
+        return scan_at(AT_FDCWD, path, (struct dirent ***)out, (scan_filter)filter,
+                       (scan_cmp)cmp);
+}
+
+OVL_EXPORT int scandirat(int dirfd, const char *path, struct dirent ***out, scan_filter filter,
+                         scan_cmp cmp)
+{
+        if (!in_overlay(dirfd, path)) {
+                return REAL(scandirat)(dirfd, path, out, filter, cmp);
+        }
+        return scan_at(dirfd, path, out, filter, cmp);
+}
+
+OVL_EXPORT int scandirat64(int dirfd, const char *path, struct dirent64 ***out,
+                           int (*filter)(const struct dirent64 *),
+                           int (*cmp)(const struct dirent64 **, const struct dirent64 **))
+{
+        if (!in_overlay(dirfd, path)) {
+                return REAL(scandirat64)(dirfd, path, out, filter, cmp);
+        }
+        return scan_at(dirfd, path, (struct dirent ***)out, (scan_filter)filter,
+                       (scan_cmp)cmp);
+}
+
+/* --- glob: glibc's own, reading directories through our functions -------------- */
+
+static void *glob_opendir(const char *path)
+{
+        return opendir(path);
+}
+
+static void *glob_readdir(void *d)
+{
+        return readdir(d);
+}
+
+static void glob_closedir(void *d)
+{
+        closedir(d);
+}
+
+static int glob_stat(const char *path, void *st)
+{
+        return stat(path, st);
+}
+
+static int glob_lstat(const char *path, void *st)
+{
+        return lstat(path, st);
+}
+
+#define GLOB_ALT(g)                                                                          \
+        do {                                                                                 \
+                (g)->gl_opendir = glob_opendir;                                              \
+                (g)->gl_readdir = (__typeof__((g)->gl_readdir))glob_readdir;                 \
+                (g)->gl_closedir = glob_closedir;                                            \
+                (g)->gl_stat = (__typeof__((g)->gl_stat))glob_stat;                          \
+                (g)->gl_lstat = (__typeof__((g)->gl_lstat))glob_lstat;                       \
+        } while (0)
+
+OVL_EXPORT int glob(const char *pattern, int flags, int (*errfunc)(const char *, int),
+                    glob_t *g)
+{
+        if (!ovl_active() || (flags & GLOB_ALTDIRFUNC)) {
+                return REAL(glob)(pattern, flags, errfunc, g);
+        }
+        GLOB_ALT(g);
+        return REAL(glob)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, g);
+}
+
+OVL_EXPORT int glob64(const char *pattern, int flags, int (*errfunc)(const char *, int),
+                      glob64_t *g)
+{
+        if (!ovl_active() || (flags & GLOB_ALTDIRFUNC)) {
+                return REAL(glob64)(pattern, flags, errfunc, g);
+        }
+        GLOB_ALT(g);
+        return REAL(glob64)(pattern, flags | GLOB_ALTDIRFUNC, errfunc, g);
+}

@@ -1,0 +1,93 @@
+/* Shared pieces of the LD_PRELOAD face: the loaded config, the next
+ * definition of each interposed symbol, the resolution of (dirfd, path) and
+ * the virtual cwd. */
+#ifndef OVL_PRELOAD_H
+#define OVL_PRELOAD_H
+
+#include "ovlshim.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#define OVL_EXPORT __attribute__((visibility("default")))
+
+/* Legacy and fortified entry points that glibc 2.36 headers do not declare. */
+int __xstat(int ver, const char *path, struct stat *st);
+int __xstat64(int ver, const char *path, struct stat64 *st);
+int __lxstat(int ver, const char *path, struct stat *st);
+int __lxstat64(int ver, const char *path, struct stat64 *st);
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
+int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
+int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen);
+ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len, size_t buflen);
+char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
+char *__getcwd_chk(char *buf, size_t size, size_t buflen);
+int eaccess(const char *path, int mode);
+
+/* The next definition of an interposed symbol, looked up once. */
+enum ovl_sym_id {
+#define OVL_SYM(name) OVL_ID_##name,
+#include "symbols.def"
+#undef OVL_SYM
+        OVL_NSYMS
+};
+void *ovl_real(enum ovl_sym_id id);
+#define REAL(name) ((__typeof__(&name))ovl_real(OVL_ID_##name))
+
+/* The config if an overlay is active (initialising on first use), else NULL.
+ * NULL too while this thread is initialising (no recursion). */
+struct ovl_config *ovl_active(void);
+
+/* Resolve (dirfd, path) for a wrapper: OVL_PASS (use the caller's args),
+ * OVL_OUT (use loc->real), OVL_IN, or a negative errno. */
+int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc);
+/* The merged path of an fd that stands for something in an overlay; the
+ * layer index through `layer`. Returns the mount or NULL. */
+struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer);
+/* Is st_dev one on which overlay layers, MERGED or its ancestors live? */
+bool ovl_dev_relevant(dev_t dev);
+/* Map a real path (of the kernel cwd, an fd) into the merged namespace,
+ * shadow cwd directories included; NULL when it is in no overlay. */
+struct ovl_mount *ovl_unmap_real(const char *real, char *out, size_t cap, int *layer);
+/* The merged path `loc` stands for. */
+int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap);
+
+/* The virtual cwd: absolute, merged when inside an overlay. Returns 1 when it
+ * is inside, 2 when it is an ancestor of a MERGED, 0 otherwise, -1 unknown. */
+int ovl_cwd_get(char *out, size_t cap);
+void ovl_cwd_set(const char *path, int near);
+void ovl_cwd_init(void);
+/* Put the kernel cwd on the directory that stands for merged `loc`. */
+int ovl_cwd_enter(struct ovl_loc *loc);
+
+/* A wrapper's return: -errno sets errno and gives -1; success leaves errno. */
+static inline long ovl_ret(long r)
+{
+        if (r < 0) {
+                errno = (int)-r;
+                return -1;
+        }
+        return r;
+}
+
+/* OVL_DEBUG tracing: one line per rewritten call. */
+void ovl_log(const char *call, const char *path, const struct ovl_loc *loc, long result);
+
+#endif

@@ -1,0 +1,290 @@
+/* Start-up, the table of real symbols, tracing, and the translation of a
+ * wrapper's (dirfd, path) into a resolution request. */
+#include "preload.h"
+#include "sys.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+/* The process-wide state. The config is written once at start-up and only
+ * read afterwards; the device list is filled once. */
+static struct ovl_config cfg;
+static int init_state; /* 0 not yet, 1 running, 2 done */
+static pid_t init_tid;
+static bool active;
+static bool debug;
+static const char *log_path;
+
+static const char *const sym_names[OVL_NSYMS] = {
+#define OVL_SYM(name) #name,
+#include "symbols.def"
+#undef OVL_SYM
+};
+static void *sym_real[OVL_NSYMS];
+
+void *ovl_real(enum ovl_sym_id id)
+{
+        void *p = __atomic_load_n(&sym_real[id], __ATOMIC_ACQUIRE);
+        if (!p) {
+                /* dlsym(RTLD_NEXT) does not allocate on success (glibc 2.36) */
+                p = dlsym(RTLD_NEXT, sym_names[id]);
+                __atomic_store_n(&sym_real[id], p, __ATOMIC_RELEASE);
+        }
+        return p;
+}
+
+static void die(const char *msg)
+{
+        char line[1200];
+        int n = snprintf(line, sizeof(line), "ovlshim: %s\n", msg);
+        ovl_sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        _exit(125); /* fail closed: the program never runs unprotected */
+}
+
+/* A relative OVL_CONF is made absolute so that children find it anywhere. */
+static void absolute_conf(const char *conf)
+{
+        char cwd[PATH_MAX], abs[PATH_MAX];
+        if (conf[0] == '/' || ovl_sys_getcwd(cwd, sizeof(cwd)) < 0 ||
+            ovl_path_lexical(abs, sizeof(abs), cwd, conf) < 0) {
+                return;
+        }
+        setenv("OVL_CONF", abs, 1);
+}
+
+static void load(void)
+{
+        const char *conf = getenv("OVL_CONF");
+        if (!conf || !*conf) {
+                return;
+        }
+        debug = getenv("OVL_DEBUG") && strcmp(getenv("OVL_DEBUG"), "0") != 0;
+        log_path = getenv("OVL_LOG");
+        struct ovl_error err;
+        if (ovl_config_load(conf, &cfg, &err) < 0) {
+                die(err.msg);
+        }
+        absolute_conf(conf);
+        __atomic_store_n(&active, true, __ATOMIC_RELEASE);
+        ovl_cwd_init();
+}
+
+struct ovl_config *ovl_active(void)
+{
+        int st = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+        if (st == 2) {
+                return active ? &cfg : NULL;
+        }
+        pid_t tid = (pid_t)ovl_sys6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+        int expected = 0;
+        if (__atomic_compare_exchange_n(&init_state, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+                init_tid = tid;
+                load();
+                __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+                return active ? &cfg : NULL;
+        }
+        if (__atomic_load_n(&init_tid, __ATOMIC_RELAXED) == tid) {
+                /* our own start-up: the config once loaded, else pass through */
+                return active ? &cfg : NULL;
+        }
+        while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) {
+                ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
+        return active ? &cfg : NULL;
+}
+
+/* Other libraries' constructors may run first; they initialise lazily. */
+__attribute__((constructor)) static void ovl_ctor(void)
+{
+        ovl_active();
+}
+
+/* --- tracing ---------------------------------------------------------------- */
+
+void ovl_log(const char *call, const char *path, const struct ovl_loc *loc, long result)
+{
+        if (!debug) {
+                return;
+        }
+        char line[2 * PATH_MAX + 200];
+        const char *lpath = "-";
+        if (loc && loc->m && loc->layer >= 0) {
+                lpath = loc->m->layers[loc->layer].path;
+        }
+        int n = snprintf(line, sizeof(line), "ovlshim: %s %s -> %s%s%s = %ld\n", call,
+                         path ? path : "(null)", lpath, loc && loc->m ? "/" : "",
+                         loc && loc->m ? loc->rel : (loc ? loc->real : ""), result);
+        size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+        int fd = 2;
+        if (log_path) {
+                fd = ovl_sys_openat(AT_FDCWD, log_path,
+                                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        }
+        if (fd >= 0) {
+                ovl_sys_write(fd, line, len);
+        }
+        if (log_path && fd >= 0) {
+                ovl_sys_close(fd);
+        }
+}
+
+/* --- which file systems matter ------------------------------------------------ */
+
+#define MAX_DEVS 64
+static dev_t devs[MAX_DEVS];
+static int ndevs = -1;
+
+static void add_dev(dev_t *v, int *n, dev_t d)
+{
+        for (int i = 0; i < *n; i++) {
+                if (v[i] == d) {
+                        return;
+                }
+        }
+        if (*n < MAX_DEVS) {
+                v[(*n)++] = d;
+        }
+}
+
+/* Layers, MERGED and every existing ancestor of MERGED (a walk like rsync's
+ * starts at "/" and comes down to MERGED one component at a time). */
+static void fill_devs(void)
+{
+        dev_t v[MAX_DEVS];
+        int n = 0;
+        for (int i = 0; i < cfg.nmounts; i++) {
+                struct ovl_mount *m = &cfg.mounts[i];
+                for (int j = 0; j < m->nlayers; j++) {
+                        if (m->layers[j].path) {
+                                add_dev(v, &n, m->layers[j].dev);
+                        }
+                }
+                char p[PATH_MAX];
+                memcpy(p, m->merged, m->merged_len + 1);
+                for (;;) {
+                        struct stat st;
+                        if (ovl_sys_lstatat(AT_FDCWD, p, &st) == 0) {
+                                add_dev(v, &n, st.st_dev);
+                        }
+                        char *s = strrchr(p, '/');
+                        if (!s || s == p) {
+                                break;
+                        }
+                        *s = '\0';
+                }
+                struct stat st;
+                if (ovl_sys_lstatat(AT_FDCWD, "/", &st) == 0) {
+                        add_dev(v, &n, st.st_dev);
+                }
+        }
+        memcpy(devs, v, sizeof(v));
+        __atomic_store_n(&ndevs, n, __ATOMIC_RELEASE);
+}
+
+bool ovl_dev_relevant(dev_t dev)
+{
+        int n = __atomic_load_n(&ndevs, __ATOMIC_ACQUIRE);
+        if (n < 0) {
+                fill_devs();
+                n = __atomic_load_n(&ndevs, __ATOMIC_ACQUIRE);
+        }
+        for (int i = 0; i < n; i++) {
+                if (devs[i] == dev) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* --- from (dirfd, path) to a resolution ------------------------------------------ */
+
+int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap)
+{
+        int n = snprintf(out, cap, "%s%s%s", loc->m->merged, loc->rel[0] ? "/" : "", loc->rel);
+        return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer)
+{
+        struct stat st;
+        if (!ovl_active() || ovl_sys_fstat(fd, &st) < 0 || !ovl_dev_relevant(st.st_dev)) {
+                return NULL;
+        }
+        char real[PATH_MAX];
+        if (ovl_sys_fdpath(fd, real, sizeof(real)) < 0 || real[0] != '/') {
+                return NULL;
+        }
+        return ovl_unmap_real(real, out, cap, layer);
+}
+
+static bool starts_in_overlay(const char *path)
+{
+        for (int i = 0; i < cfg.nmounts; i++) {
+                if (ovl_path_under(path, cfg.mounts[i].merged, cfg.mounts[i].merged_len) >= 0) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* Could (base, path) land in an overlay? Lexically, which is exact unless a
+ * symlink outside every overlay is followed by "..": a documented limit. */
+static bool may_enter(const char *base, const char *path)
+{
+        char lex[PATH_MAX];
+        if (ovl_path_lexical(lex, sizeof(lex), base, path) < 0) {
+                return true; /* let the resolver give ENAMETOOLONG */
+        }
+        return ovl_path_near(&cfg, lex) == 1;
+}
+
+/* The base a relative path starts from: 1 inside an overlay, 2 an ancestor
+ * of one, 0 unrelated, -1 nothing to do with any overlay (base unset). */
+static int dirfd_base(int dirfd, char *base)
+{
+        if (dirfd == AT_FDCWD) {
+                return ovl_cwd_get(base, PATH_MAX);
+        }
+        struct stat st;
+        if (ovl_sys_fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) ||
+            !ovl_dev_relevant(st.st_dev)) {
+                return -1;
+        }
+        char real[PATH_MAX];
+        if (ovl_sys_fdpath(dirfd, real, sizeof(real)) < 0 || real[0] != '/') {
+                return -1;
+        }
+        if (ovl_unmap_real(real, base, PATH_MAX, NULL)) {
+                return 1;
+        }
+        memcpy(base, real, strlen(real) + 1);
+        return ovl_path_near(&cfg, base);
+}
+
+int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
+{
+        if (!path || !ovl_active()) {
+                return OVL_PASS;
+        }
+        if (path[0] == '/') {
+                if (!starts_in_overlay(path) && !may_enter(NULL, path)) {
+                        return OVL_PASS;
+                }
+                return ovl_resolve(&cfg, NULL, path, rflags, loc);
+        }
+        if (!path[0] && !(rflags & OVL_R_EMPTY)) {
+                return OVL_PASS;
+        }
+        char base[PATH_MAX];
+        int near = dirfd_base(dirfd, base);
+        if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
+                return OVL_PASS;
+        }
+        if (near != 1 && !may_enter(base, path)) {
+                return OVL_PASS;
+        }
+        return ovl_resolve(&cfg, base, path, rflags, loc);
+}
