@@ -26,7 +26,7 @@ UNIT   := $(BUILD)/unit-tests
 DEB_PKGS := build-essential libcriterion-dev uthash-dev python3 attr acl strace \
             clang clang-format cppcheck valgrind git sqlite3 rsync perl tar
 
-.PHONY: all test unit integration demo deps install clean sanitize fuzz bench \
+.PHONY: all test unit integration demo deps install clean sanitize fuzz fuzz-regress bench \
         format format-check cppcheck symbols-check lint
 
 all: $(LIB) $(OVLRUN)
@@ -59,14 +59,17 @@ integration: all
 
 # The unit tests and a representative part of the integration suite with the
 # library built under AddressSanitizer and UBSan (runtime preloaded first).
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 sanitize:
-	$(MAKE) BUILD=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
-	        -fno-sanitize-recover=all" OPT="-O1 -g" all $(BUILD:build=build-san)/unit-tests
+	$(MAKE) BUILD=build-san SAN="$(SANFLAGS)" OPT="-O1 -g" all build-san/unit-tests
 	ASAN_OPTIONS=detect_leaks=0 build-san/unit-tests --jobs 2
 	OVL_BUILD=$(abspath build-san) OVL_SANITIZE=1 tests/integration/run.sh
 
 fuzz:
-	tests/fuzz/run.sh $(or $(SECONDS),60)
+	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+fuzz-regress:
+	tests/fuzz/regress.sh
 
 bench: all
 	OVL_BUILD=$(abspath $(BUILD)) bench/run.sh

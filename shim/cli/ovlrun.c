@@ -44,12 +44,13 @@
 #define LIB_NAME "libovlshim.so"
 #define MAX_INTERP_DEPTH 4 /* the kernel's limit of #! nesting */
 
-static const char *tmp_conf; /* the temporary config, removed on every exit */
+static char *tmp_conf; /* the temporary config, removed on every exit */
 
 static void cleanup(void)
 {
         if (tmp_conf) {
                 unlink(tmp_conf);
+                free(tmp_conf);
                 tmp_conf = NULL;
         }
 }
@@ -87,7 +88,7 @@ static void usage(void)
               "                     -o lowerdir=./low,upperdir=./upper,workdir=./work ./merged\n"
               "                     relative paths are taken from the current directory;\n"
               "                     MERGED is created if missing; repeatable\n"
-              "  -c CONF            the overlays of config file CONF (OVL_CONF format);\n"
+              "  -c, --config CONF  the overlays of config file CONF (OVL_CONF format);\n"
               "                     may be combined with -o\n"
               "      --check        validate the overlays (and look up COMMAND, if given),\n"
               "                     print the generated config and exit; nothing is created\n"
@@ -376,7 +377,7 @@ static void put_o_line(struct sbuf *b, const struct overlay_arg *ov, const char 
 
 struct plan {
         struct sbuf text; /* the generated config */
-        char **labels;    /* source of each line */
+        char **labels;    /* source of each line (owned) */
         int nlines;
         struct ovl_config cfg; /* the generated config, checked */
 };
@@ -390,6 +391,15 @@ static void plan_add(struct plan *p, const struct ovl_mount *m, char *label)
         p->labels = l;
         l[p->nlines++] = label;
         put_mount(&p->text, m);
+}
+
+static void free_plan(struct plan *p)
+{
+        for (int i = 0; i < p->nlines; i++) {
+                free(p->labels[i]);
+        }
+        free(p->labels);
+        free(p->text.p);
 }
 
 static void build_plan(const struct args *a, struct plan *p)
@@ -426,7 +436,7 @@ static void build_plan(const struct args *a, struct plan *p)
                 if (c.nmounts != 1) {
                         die(EXIT_OWN, "%s: expected one overlay", ov->label);
                 }
-                plan_add(p, &c.mounts[0], ov->label);
+                plan_add(p, &c.mounts[0], xstrdup(ov->label));
                 ovl_config_free(&c);
                 free(line.p);
         }
@@ -593,6 +603,21 @@ static bool is_our_library(const char *entry, size_t n)
                (n == ln || entry[n - ln - 1] == '/');
 }
 
+/* The AddressSanitizer runtime this ovlrun was linked with, if any: an ovlrun
+ * built with `make sanitize` goes with a library that needs it, and ASan
+ * insists on coming first in the list of loaded objects. */
+static int find_asan(struct dl_phdr_info *info, size_t size, void *data)
+{
+        (void)size;
+        const char *name = info->dlpi_name;
+        const char *base = name ? strrchr(name, '/') : NULL;
+        if (base && !strncmp(base + 1, "libasan.so", 10)) {
+                *(const char **)data = name;
+                return 1;
+        }
+        return 0;
+}
+
 /* LD_PRELOAD: what was there (a sanitizer runtime must stay first), less any
  * other copy of libovlshim.so, then ours. */
 static void set_environment(const char *lib)
@@ -600,6 +625,11 @@ static void set_environment(const char *lib)
         const char *old = getenv("LD_PRELOAD");
         const char *conf = getenv("OVL_CONF");
         struct sbuf b = {0};
+        const char *asan = NULL;
+        if (dl_iterate_phdr(find_asan, &asan) && !(old && strstr(old, "libasan.so"))) {
+                sb_puts(&b, asan);
+                sb_putc(&b, ':');
+        }
         for (const char *s = old ? old : ""; *s;) {
                 size_t n = strcspn(s, " :");
                 if (n > 0) {
@@ -972,5 +1002,11 @@ int main(int argc, char **argv)
                 status = run(a.cmd, lib, protect, a.check);
         }
         cleanup();
+        free(lib);
+        free_plan(&p);
+        for (int i = 0; i < a.nov; i++) {
+                free(a.ov[i].label);
+        }
+        free(a.ov);
         return status;
 }
