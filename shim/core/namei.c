@@ -5,6 +5,7 @@
  * overlay each name is looked up in the layers of its parent directory, top
  * first, and symlinks are followed in the merged namespace (rule 5). */
 #include "ovlshim.h"
+#include "lcache.h"
 #include "markers.h"
 #include "sys.h"
 
@@ -85,8 +86,11 @@ static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat 
                 c->id_dev = st->st_dev;
                 c->id_ino = st->st_ino;
         }
-        int fd = ovl_layer_fd(&w->loc->m->layers[i]);
-        return ovl_marker_opaque(fd, rp) == 0;
+        struct ovl_mount *m = w->loc->m;
+        if (i > 0) {
+                return ovl_lcache_opaque(m, i, rp) == 0;
+        }
+        return ovl_marker_opaque(ovl_layer_fd(&m->layers[i]), rp) == 0;
 }
 
 /* Look `rp` up in the layers of the current directory (rule 2). */
@@ -99,7 +103,9 @@ static int lookup(struct walk *w, const char *rp, struct child *c)
         for (int k = 0; k < loc->nstack; k++) {
                 int i = loc->stack[k];
                 struct stat st;
-                int p = ovl_marker_probe(&loc->m->layers[i], rp, &st);
+                /* the upper may change under us and is always asked */
+                int p = i > 0 ? ovl_lcache_probe(loc->m, i, rp, &st)
+                              : ovl_marker_probe(&loc->m->layers[i], rp, &st);
                 if (p < 0) {
                         return p;
                 }
