@@ -38,6 +38,12 @@ struct ovl_mount {
         bool is_volatile;
         bool userxattr;
         int line; /* line of the config file that defined it */
+        /* runtime state of the write path, set up by the first write */
+        int wready;            /* 0 not yet, 1 being set up, 2 ready */
+        struct ovl_layer work; /* WORK/work: where objects are built */
+        struct ovl_layer priv; /* WORK/ovlshim: lock and format record */
+        int lockfd;            /* shared flock on WORK/ovlshim/lock */
+        int wh_format;         /* OVL_WH_CHARDEV or OVL_WH_OCI, once probed */
 };
 
 struct ovl_config {
@@ -141,10 +147,35 @@ void ovl_dir_free(struct ovl_dirlist *dl);
 
 /* --- ops.c --------------------------------------------------------------- */
 
-/* open(2) of a resolved merged object. */
-int ovl_open(struct ovl_loc *loc, int flags, mode_t mode);
+/* open(2) of a resolved merged object: copy-up or creation as needed. */
+int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode);
 /* The root fd of the layer holding `loc` (retrying once if it was lost). */
 int ovl_loc_fd(struct ovl_loc *loc);
+
+/* --- copy_up.c, dir.c, inode.c: the write path ----------------------------- */
+
+/* Bring the object `loc` describes into the upper (with its parents); with
+ * `data`, a regular file's content too. loc is updated to the upper copy. */
+int ovl_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, bool data);
+
+int ovl_open_write(struct ovl_config *cfg, struct ovl_loc *loc, int flags);
+int ovl_create(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode);
+int ovl_mkdir(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode);
+int ovl_mknod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode, dev_t dev);
+int ovl_symlink(struct ovl_config *cfg, const char *target, struct ovl_loc *loc);
+int ovl_link(struct ovl_config *cfg, struct ovl_loc *from, struct ovl_loc *to);
+int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc);
+int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc);
+int ovl_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, unsigned flags);
+int ovl_chmod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode);
+int ovl_chown(struct ovl_config *cfg, struct ovl_loc *loc, uid_t u, gid_t g);
+int ovl_utimens(struct ovl_config *cfg, struct ovl_loc *loc, const struct timespec *ts);
+int ovl_truncate(struct ovl_config *cfg, struct ovl_loc *loc, off_t len);
+int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, const void *val,
+                 size_t size, int flags);
+int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name);
+/* The xattr name stored on disk for one the program names (escaping). */
+int ovl_xattr_disk_name(const char *name, char *buf, size_t cap);
 
 /* --- layer.c ------------------------------------------------------------- */
 

@@ -537,9 +537,9 @@ int ovl_config_parse(const char *text, size_t len, const char *base_dir, const c
         const char *s = text, *end = text ? text + len : NULL;
         while (s && s < end) {
                 const char *nl = memchr(s, '\n', (size_t)(end - s));
+                struct span line = {s, nl ? (size_t)(nl - s) : (size_t)(end - s)};
                 w.line++;
-                int r = parse_line(
-                    &w, base_dir, (struct span){s, nl ? (size_t)(nl - s) : (size_t)(end - s)}, cfg);
+                int r = parse_line(&w, base_dir, line, cfg);
                 if (r < 0) {
                         return r;
                 }

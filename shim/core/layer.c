@@ -69,6 +69,20 @@ void ovl_layer_fd_lost(struct ovl_layer *l, int fd)
                                     __ATOMIC_ACQUIRE);
 }
 
+static bool owns(struct ovl_layer *l, int fd)
+{
+        return __atomic_load_n(&l->fd, __ATOMIC_RELAXED) == fd;
+}
+
+/* The work dir fds exist only once the write path is set up. */
+static struct ovl_layer *work_owner(struct ovl_mount *m, int fd)
+{
+        if (__atomic_load_n(&m->wready, __ATOMIC_ACQUIRE) != 2) {
+                return NULL;
+        }
+        return owns(&m->work, fd) ? &m->work : owns(&m->priv, fd) ? &m->priv : NULL;
+}
+
 static struct ovl_layer *private_owner(const struct ovl_config *cfg, int fd)
 {
         if (!cfg || fd < ovl_private_floor()) {
@@ -77,17 +91,32 @@ static struct ovl_layer *private_owner(const struct ovl_config *cfg, int fd)
         for (int i = 0; i < cfg->nmounts; i++) {
                 struct ovl_mount *m = &cfg->mounts[i];
                 for (int j = 0; j < m->nlayers; j++) {
-                        if (__atomic_load_n(&m->layers[j].fd, __ATOMIC_RELAXED) == fd) {
+                        if (owns(&m->layers[j], fd)) {
                                 return &m->layers[j];
                         }
+                }
+                struct ovl_layer *w = work_owner(m, fd);
+                if (w) {
+                        return w;
                 }
         }
         return NULL;
 }
 
+static bool is_lock_fd(const struct ovl_config *cfg, int fd)
+{
+        for (int i = 0; cfg && i < cfg->nmounts; i++) {
+                struct ovl_mount *m = &cfg->mounts[i];
+                if (__atomic_load_n(&m->wready, __ATOMIC_ACQUIRE) == 2 && m->lockfd == fd) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 bool ovl_is_private_fd(const struct ovl_config *cfg, int fd)
 {
-        return private_owner(cfg, fd) != NULL;
+        return fd >= ovl_private_floor() && (private_owner(cfg, fd) || is_lock_fd(cfg, fd));
 }
 
 void ovl_private_move(struct ovl_config *cfg, int fd)

@@ -1,8 +1,10 @@
-/* Operations on resolved merged objects that the read path needs. Writes that
- * would need a copy-up or a new entry fail with EROFS until the write path
- * exists; nothing here ever creates, changes or truncates a lower object. */
+/* open(2) of a resolved merged object: creation of a missing name, copy-up
+ * before a write-open of a lower file, and the open itself on the layer that
+ * holds the object. Fifos, sockets and devices open in place in any mode
+ * (SEMANTICS.md rule 35). */
 #include "ovlshim.h"
 #include "sys.h"
+#include "write.h"
 
 #include <errno.h>
 
@@ -13,31 +15,30 @@ int ovl_loc_fd(struct ovl_loc *loc)
 
 static bool wants_write(int flags)
 {
-        return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
-               (flags & O_TMPFILE) == O_TMPFILE;
+        if (flags & O_PATH) {
+                return false;
+        }
+        return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-/* Fifos, sockets and devices are opened in place in any mode (rule 35). */
-static bool needs_copy_up(const struct stat *st)
+static int open_tmpfile(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode)
 {
-        return S_ISREG(st->st_mode) || S_ISLNK(st->st_mode);
+        if (!S_ISDIR(loc->st.st_mode)) {
+                return -ENOTDIR;
+        }
+        int r = ovl_write_begin(loc->m);
+        if (r == 0) {
+                r = ovl_upper_dir(cfg, loc->m, loc->rel);
+        }
+        if (r < 0) {
+                return r;
+        }
+        return ovl_sys_openat(ovl_layer_fd(&loc->m->layers[0]), ovl_loc_relpath(loc), flags,
+                              mode);
 }
 
-int ovl_open(struct ovl_loc *loc, int flags, mode_t mode)
+static int open_real(struct ovl_loc *loc, int flags, mode_t mode)
 {
-        if (loc->layer < 0) {
-                return (flags & O_CREAT) ? -EROFS : -ENOENT;
-        }
-        if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
-                return -EEXIST;
-        }
-        if ((flags & O_TMPFILE) == O_TMPFILE) {
-                return S_ISDIR(loc->st.st_mode) ? -EROFS : -ENOTDIR;
-        }
-        if (wants_write(flags) && loc->layer > 0 && needs_copy_up(&loc->st)) {
-                return -EROFS;
-        }
-        flags &= ~(O_CREAT | O_EXCL);
         for (int tries = 0;; tries++) {
                 int lfd = ovl_loc_fd(loc);
                 if (lfd < 0) {
@@ -49,4 +50,28 @@ int ovl_open(struct ovl_loc *loc, int flags, mode_t mode)
                 }
                 ovl_layer_fd_lost(&loc->m->layers[loc->layer], lfd);
         }
+}
+
+int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode)
+{
+        bool ro = !loc->m->layers[0].path;
+        if (loc->layer < 0) {
+                if (!(flags & O_CREAT)) {
+                        return -ENOENT;
+                }
+                return ro ? -EROFS : ovl_create(cfg, loc, flags, mode);
+        }
+        if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+                return -EEXIST;
+        }
+        if ((flags & O_TMPFILE) == O_TMPFILE) {
+                return ro ? -EROFS : open_tmpfile(cfg, loc, flags, mode);
+        }
+        if (wants_write(flags) && S_ISREG(loc->st.st_mode)) {
+                int r = ro ? -EROFS : (loc->layer > 0 ? ovl_open_write(cfg, loc, flags) : 0);
+                if (r < 0) {
+                        return r;
+                }
+        }
+        return open_real(loc, flags & ~(O_CREAT | O_EXCL), mode);
 }

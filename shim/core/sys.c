@@ -191,6 +191,81 @@ uid_t ovl_sys_geteuid(void)
         return (uid_t)ovl_sys6(SYS_geteuid, 0, 0, 0, 0, 0, 0);
 }
 
+int ovl_sys_unlinkat(int dirfd, const char *path, int flags)
+{
+        return (int)S3(SYS_unlinkat, dirfd, path, flags);
+}
+
+int ovl_sys_renameat2(int od, const char *o, int nd, const char *n, unsigned flags)
+{
+        return (int)ovl_sys6(SYS_renameat2, od, (long)o, nd, (long)n, flags, 0);
+}
+
+int ovl_sys_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+        return (int)S4(SYS_mknodat, dirfd, path, mode, dev);
+}
+
+int ovl_sys_symlinkat(const char *target, int dirfd, const char *path)
+{
+        return (int)S3(SYS_symlinkat, target, dirfd, path);
+}
+
+int ovl_sys_linkat(int od, const char *o, int nd, const char *n, int flags)
+{
+        return (int)ovl_sys6(SYS_linkat, od, (long)o, nd, (long)n, flags, 0);
+}
+
+int ovl_sys_fchmodat(int dirfd, const char *path, mode_t mode)
+{
+        return (int)S3(SYS_fchmodat, dirfd, path, mode);
+}
+
+int ovl_sys_fchmod(int fd, mode_t mode)
+{
+        return (int)S2(SYS_fchmod, fd, mode);
+}
+
+int ovl_sys_fchownat(int dirfd, const char *path, uid_t u, gid_t g, int flags)
+{
+        return (int)ovl_sys6(SYS_fchownat, dirfd, (long)path, u, g, flags, 0);
+}
+
+int ovl_sys_utimensat(int dirfd, const char *path, const struct timespec *ts, int flags)
+{
+        return (int)S4(SYS_utimensat, dirfd, path, ts, flags);
+}
+
+int ovl_sys_ftruncate(int fd, off_t len)
+{
+        return (int)S2(SYS_ftruncate, fd, len);
+}
+
+int ovl_sys_fsync(int fd)
+{
+        return (int)S1(SYS_fsync, fd);
+}
+
+ssize_t ovl_sys_copy_file_range(int in, int out, size_t len)
+{
+        return ovl_sys6(SYS_copy_file_range, in, 0, out, 0, (long)len, 0);
+}
+
+int ovl_sys_ioctl(int fd, unsigned long req, long arg)
+{
+        return (int)S3(SYS_ioctl, fd, req, arg);
+}
+
+ssize_t ovl_sys_fsetxattr(int fd, const char *name, const void *val, size_t n, int flags)
+{
+        return ovl_sys6(SYS_fsetxattr, fd, (long)name, (long)val, (long)n, flags, 0);
+}
+
+gid_t ovl_sys_getegid(void)
+{
+        return (gid_t)ovl_sys6(SYS_getegid, 0, 0, 0, 0, 0, 0);
+}
+
 /* snprintf is async-signal-safe in practice for %d/%s in glibc, but the
  * formatting here is simple enough to do by hand. */
 static size_t fmt_fd_path(char *buf, size_t n, int fd, const char *rest)
@@ -266,6 +341,24 @@ ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n)
                 return -ENAMETOOLONG;
         }
         return ovl_sys_llistxattr(p, list, n);
+}
+
+int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void *val, size_t n)
+{
+        char p[PATH_MAX + 40];
+        if (!at_path(p, sizeof(p), dirfd, path)) {
+                return -ENAMETOOLONG;
+        }
+        return (int)ovl_sys6(SYS_lsetxattr, (long)p, (long)name, (long)val, (long)n, 0, 0);
+}
+
+int ovl_sys_removexattrat(int dirfd, const char *path, const char *name)
+{
+        char p[PATH_MAX + 40];
+        if (!at_path(p, sizeof(p), dirfd, path)) {
+                return -ENAMETOOLONG;
+        }
+        return (int)S2(SYS_lremovexattr, p, name);
 }
 
 ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n)

@@ -40,6 +40,24 @@ int ovl_sys_sigprocmask(int how, const void *set, void *old);
 pid_t ovl_sys_getpid(void);
 uid_t ovl_sys_geteuid(void);
 
+int ovl_sys_unlinkat(int dirfd, const char *path, int flags);
+int ovl_sys_renameat2(int od, const char *o, int nd, const char *n, unsigned flags);
+int ovl_sys_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev);
+int ovl_sys_symlinkat(const char *target, int dirfd, const char *path);
+int ovl_sys_linkat(int od, const char *o, int nd, const char *n, int flags);
+int ovl_sys_fchmodat(int dirfd, const char *path, mode_t mode);
+int ovl_sys_fchmod(int fd, mode_t mode);
+int ovl_sys_fchownat(int dirfd, const char *path, uid_t u, gid_t g, int flags);
+int ovl_sys_utimensat(int dirfd, const char *path, const struct timespec *ts, int flags);
+int ovl_sys_ftruncate(int fd, off_t len);
+int ovl_sys_fsync(int fd);
+ssize_t ovl_sys_copy_file_range(int in, int out, size_t len);
+int ovl_sys_ioctl(int fd, unsigned long req, long arg);
+ssize_t ovl_sys_fsetxattr(int fd, const char *name, const void *val, size_t n, int flags);
+int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void *val, size_t n);
+int ovl_sys_removexattrat(int dirfd, const char *path, const char *name);
+gid_t ovl_sys_getegid(void);
+
 /* fstatat(dirfd, path) with AT_SYMLINK_NOFOLLOW, "" meaning dirfd itself */
 int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st);
 /* The real path of an open fd via /proc/self/fd. Returns length or -errno. */

@@ -129,7 +129,7 @@ OVL_EXPORT DIR *opendir(const char *path)
         if (k == OVL_OUT) {
                 return REAL(opendir)(loc.real);
         }
-        int fd = k < 0 ? k : ovl_open(&loc, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int fd = k < 0 ? k : ovl_open(ovl_active(), &loc, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         ovl_log("opendir", path, k < 0 ? NULL : &loc, fd);
         char v[PATH_MAX];
         if (fd >= 0 && ovl_loc_path(&loc, v, sizeof(v)) < 0) {

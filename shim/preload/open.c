@@ -26,7 +26,7 @@ static int open_done(int k, struct ovl_loc *loc, const char *call, const char *p
         if (k == OVL_OUT) {
                 return REAL(openat)(AT_FDCWD, loc->real, flags, mode);
         }
-        int r = k < 0 ? k : ovl_open(loc, flags, mode);
+        int r = k < 0 ? k : ovl_open(ovl_active(), loc, flags, mode);
         ovl_log(call, path, k < 0 ? NULL : loc, r);
         return (int)ovl_ret(r);
 }

@@ -1,0 +1,524 @@
+/* Namespace operations in the merged view (SEMANTICS.md 1.B, 1.C, 1.H):
+ * create, mkdir, mknod, symlink, link, unlink, rmdir and rename, with
+ * whiteouts written exactly where the kernel writes them (rule 12: only for
+ * lower-positive names), opaque dirs where it marks them (rule 20) and every
+ * new object built so that it appears in one step. */
+#include "lcache.h"
+#include "markers.h"
+#include "sys.h"
+#include "write.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int upper_fd(struct ovl_mount *m)
+{
+        return ovl_layer_fd(&m->layers[0]);
+}
+
+static int resolve_rel(struct ovl_config *cfg, struct ovl_mount *m, const char *rel,
+                       struct ovl_loc *loc)
+{
+        char p[PATH_MAX];
+        int n = snprintf(p, sizeof(p), "%s%s%s", m->merged, rel[0] ? "/" : "", rel);
+        if (n < 0 || n >= (int)sizeof(p)) {
+                return -ENAMETOOLONG;
+        }
+        int r = ovl_resolve(cfg, NULL, p, OVL_R_NOFOLLOW, loc);
+        return r == OVL_IN ? 0 : (r < 0 ? r : -ENOENT);
+}
+
+/* Does some lower directory of the parent still hold this name (rule 12)? */
+static int lower_positive(struct ovl_config *cfg, struct ovl_mount *m, const char *rel)
+{
+        char parent[PATH_MAX];
+        ovl_rel_parent(rel, parent);
+        struct ovl_loc *p = malloc(sizeof(*p));
+        int r = p ? resolve_rel(cfg, m, parent, p) : -ENOMEM;
+        int pos = 0;
+        for (int k = 0; r == 0 && k < p->nstack && !pos; k++) {
+                int i = p->stack[k];
+                struct stat st;
+                int pr = i > 0 ? ovl_lcache_probe(m, i, rel, &st) : OVL_P_ABSENT;
+                if (pr == OVL_P_WHITEOUT) {
+                        break;
+                }
+                pos = pr == OVL_P_FOUND;
+        }
+        free(p);
+        return r < 0 ? r : pos;
+}
+
+/* The caller may change entries of the merged parent of `rel`. */
+static int may_change_parent(struct ovl_config *cfg, struct ovl_mount *m, const char *rel)
+{
+        char parent[PATH_MAX];
+        ovl_rel_parent(rel, parent);
+        struct ovl_loc *p = malloc(sizeof(*p));
+        int r = p ? resolve_rel(cfg, m, parent, p) : -ENOMEM;
+        if (r == 0) {
+                r = ovl_sys_faccessat(ovl_loc_fd(p), ovl_loc_relpath(p), W_OK | X_OK,
+                                      AT_EACCESS);
+                if (r == -EROFS && p->layer > 0) {
+                        r = 0; /* a lower on a read-only fs: the upper decides */
+                }
+        }
+        free(p);
+        return r;
+}
+
+/* Parent in the upper, permission checked first so a refusal leaves no copy. */
+static int prepare(struct ovl_config *cfg, struct ovl_loc *loc)
+{
+        struct ovl_mount *m = loc->m;
+        if (!loc->rel[0]) {
+                return -EBUSY;
+        }
+        int r = ovl_write_begin(m);
+        if (r == 0) {
+                r = may_change_parent(cfg, m, loc->rel);
+        }
+        char parent[PATH_MAX];
+        ovl_rel_parent(loc->rel, parent);
+        return r == 0 ? ovl_upper_dir(cfg, m, parent) : r;
+}
+
+/* Is there a whiteout (of any format) at `rel` in the upper? */
+static bool upper_whiteout(struct ovl_mount *m, const char *rel)
+{
+        struct stat st;
+        int ufd = upper_fd(m);
+        return ovl_sys_lstatat(ufd, rel, &st) == 0 && ovl_marker_is_whiteout(ufd, rel, &st);
+}
+
+/* `.wh.NAME` beside rel in the upper, for the OCI format. */
+static int oci_marker(const char *rel, char *out)
+{
+        const char *s = strrchr(rel, '/');
+        size_t dl = s ? (size_t)(s - rel) + 1 : 0;
+        int n = snprintf(out, PATH_MAX, "%.*s.wh.%s", (int)dl, rel, rel + dl);
+        return n < 0 || n >= PATH_MAX || strlen(rel + dl) + 4 > NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+static void drop_oci_marker(struct ovl_mount *m, const char *rel)
+{
+        char wh[PATH_MAX];
+        if (oci_marker(rel, wh) == 0) {
+                ovl_sys_unlinkat(upper_fd(m), wh, 0);
+        }
+}
+
+/* Put the object built at WORK/work/tmp in place of a whiteout at rel. */
+static int replace_whiteout(struct ovl_mount *m, const char *tmp, const char *rel, bool dir)
+{
+        int wfd = ovl_layer_fd(&m->work);
+        if (!dir) {
+                return ovl_sys_renameat2(wfd, tmp, upper_fd(m), rel, 0);
+        }
+        int r = ovl_sys_renameat2(wfd, tmp, upper_fd(m), rel, RENAME_EXCHANGE);
+        if (r == 0) {
+                ovl_sys_unlinkat(wfd, tmp, 0); /* the whiteout, now in work */
+        }
+        return r;
+}
+
+/* --- creating ----------------------------------------------------------------------- */
+
+enum kind { K_FILE, K_DIR, K_NODE, K_LINK, K_HARD };
+
+struct newobj {
+        enum kind kind;
+        int flags;          /* K_FILE */
+        mode_t mode;
+        dev_t dev;          /* K_NODE */
+        const char *target; /* K_LINK: the link text; K_HARD: the upper source */
+};
+
+/* Make the object at (dirfd, name); for a file returns the open fd. */
+static int make_obj(const struct newobj *o, int dirfd, const char *name, int ufd)
+{
+        switch (o->kind) {
+        case K_FILE:
+                return ovl_sys_openat(dirfd, name, o->flags | O_CREAT, o->mode);
+        case K_DIR:
+                return ovl_sys_mkdirat(dirfd, name, o->mode);
+        case K_NODE:
+                return ovl_sys_mknodat(dirfd, name, o->mode, o->dev);
+        case K_LINK:
+                return ovl_sys_symlinkat(o->target, dirfd, name);
+        default:
+                return ovl_sys_linkat(ufd, o->target, dirfd, name, 0);
+        }
+}
+
+static int create_over_whiteout(struct ovl_mount *m, const struct newobj *o, const char *rel)
+{
+        char tmp[64];
+        ovl_tmpname(tmp, sizeof(tmp));
+        struct newobj w = *o;
+        w.flags = (o->flags | O_EXCL) & ~O_TRUNC;
+        int wfd = ovl_layer_fd(&m->work);
+        int fd = make_obj(&w, wfd, tmp, upper_fd(m));
+        if (fd < 0) {
+                return fd;
+        }
+        int r = o->kind == K_DIR ? ovl_set_opaque(wfd, tmp) : 0; /* rule 20a */
+        if (r == 0) {
+                r = replace_whiteout(m, tmp, rel, o->kind == K_DIR);
+        }
+        if (r < 0) {
+                ovl_sys_unlinkat(wfd, tmp, o->kind == K_DIR ? AT_REMOVEDIR : 0);
+                if (o->kind == K_FILE) {
+                        ovl_sys_close(fd);
+                }
+                return r;
+        }
+        return fd;
+}
+
+static int create_obj(struct ovl_config *cfg, struct ovl_loc *loc, const struct newobj *o)
+{
+        if (loc->layer >= 0) {
+                return -EEXIST;
+        }
+        const char *base = strrchr(loc->rel, '/');
+        base = base ? base + 1 : loc->rel;
+        if (ovl_marker_name(base, strlen(base))) {
+                return -EINVAL; /* it would read as a marker */
+        }
+        int r = prepare(cfg, loc);
+        if (r < 0) {
+                return r;
+        }
+        struct ovl_mount *m = loc->m;
+        if (upper_whiteout(m, loc->rel)) {
+                return create_over_whiteout(m, o, loc->rel);
+        }
+        int fd = make_obj(o, upper_fd(m), loc->rel, upper_fd(m));
+        if (fd >= 0 && ovl_wh_format(m) == OVL_WH_OCI) {
+                drop_oci_marker(m, loc->rel);
+                if (o->kind == K_DIR && lower_positive(cfg, m, loc->rel) > 0) {
+                        ovl_set_opaque(upper_fd(m), loc->rel);
+                }
+        }
+        return fd;
+}
+
+int ovl_create(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode)
+{
+        struct newobj o = {.kind = K_FILE, .flags = flags, .mode = mode};
+        return create_obj(cfg, loc, &o);
+}
+
+int ovl_mkdir(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode)
+{
+        struct newobj o = {.kind = K_DIR, .mode = mode};
+        return create_obj(cfg, loc, &o);
+}
+
+int ovl_mknod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode, dev_t dev)
+{
+        if (S_ISCHR(mode) && dev == 0) {
+                return -EPERM; /* a whiteout through the overlay (rule 14) */
+        }
+        struct newobj o = {.kind = K_NODE, .mode = mode, .dev = dev};
+        return create_obj(cfg, loc, &o);
+}
+
+int ovl_symlink(struct ovl_config *cfg, const char *target, struct ovl_loc *loc)
+{
+        struct newobj o = {.kind = K_LINK, .target = target};
+        return create_obj(cfg, loc, &o);
+}
+
+int ovl_link(struct ovl_config *cfg, struct ovl_loc *from, struct ovl_loc *to)
+{
+        if (from->layer < 0) {
+                return -ENOENT;
+        }
+        if (S_ISDIR(from->st.st_mode)) {
+                return -EPERM;
+        }
+        if (from->m != to->m) {
+                return -EXDEV;
+        }
+        if (to->layer >= 0) {
+                return -EEXIST;
+        }
+        int r = ovl_copy_up(cfg, from, true); /* never EXDEV (rule 52) */
+        if (r < 0) {
+                return r;
+        }
+        struct newobj o = {.kind = K_HARD, .target = from->rel};
+        return create_obj(cfg, to, &o);
+}
+
+/* --- removing ------------------------------------------------------------------------- */
+
+/* Put a fresh whiteout at rel, atomically replacing whatever the upper has
+ * there (a file, or a directory by exchange). */
+static int whiteout_at(struct ovl_mount *m, const char *rel, bool upper_dir)
+{
+        int fmt = ovl_wh_format(m);
+        if (fmt < 0) {
+                return fmt;
+        }
+        if (fmt == OVL_WH_OCI) {
+                char wh[PATH_MAX];
+                int r = oci_marker(rel, wh);
+                int fd = r < 0 ? r : ovl_sys_openat(upper_fd(m), wh, O_WRONLY | O_CREAT |
+                                                                        O_CLOEXEC, 0600);
+                return fd < 0 ? fd : ovl_sys_close(fd);
+        }
+        char tmp[64];
+        int r = ovl_make_whiteout_tmp(m, tmp, sizeof(tmp));
+        if (r == 0) {
+                r = ovl_sys_renameat2(ovl_layer_fd(&m->work), tmp, upper_fd(m), rel,
+                                      upper_dir ? RENAME_EXCHANGE : 0);
+        }
+        return r;
+}
+
+/* Remove one pass of entries of an open directory; returns how many. */
+static int clean_pass(int fd)
+{
+        char buf[8192];
+        ssize_t n;
+        int removed = 0;
+        ovl_sys_lseek(fd, 0, SEEK_SET);
+        while ((n = ovl_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+                for (ssize_t off = 0; off < n;) {
+                        struct dirent64 *d = (struct dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..")) {
+                                continue;
+                        }
+                        int r = ovl_sys_unlinkat(fd, d->d_name, 0);
+                        if (r == -EISDIR) {
+                                r = ovl_clean_tree(fd, d->d_name);
+                        }
+                        removed += r == 0;
+                }
+        }
+        return removed;
+}
+
+int ovl_clean_tree(int dirfd, const char *name)
+{
+        int fd = ovl_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+        if (fd < 0) {
+                return ovl_sys_unlinkat(dirfd, name, 0);
+        }
+        while (clean_pass(fd) > 0) {
+        }
+        ovl_sys_close(fd);
+        return ovl_sys_unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc)
+{
+        if (loc->layer < 0) {
+                return -ENOENT;
+        }
+        if (S_ISDIR(loc->st.st_mode)) {
+                return -EISDIR;
+        }
+        int r = prepare(cfg, loc);
+        int lp = r < 0 ? r : lower_positive(cfg, loc->m, loc->rel);
+        if (lp < 0) {
+                return lp;
+        }
+        struct ovl_mount *m = loc->m;
+        if (!lp) {
+                return ovl_sys_unlinkat(upper_fd(m), loc->rel, 0);
+        }
+        if (loc->layer == 0 && ovl_wh_format(m) == OVL_WH_OCI) {
+                r = ovl_sys_unlinkat(upper_fd(m), loc->rel, 0);
+        }
+        return r < 0 ? r : whiteout_at(m, loc->rel, false);
+}
+
+static int dir_is_empty(const struct ovl_loc *loc)
+{
+        struct ovl_dirlist *dl;
+        int r = ovl_dir_list(loc, 0, &dl);
+        if (r < 0) {
+                return r;
+        }
+        r = dl->n > 2 ? -ENOTEMPTY : 0;
+        ovl_dir_free(dl);
+        return r;
+}
+
+/* Take the upper directory at rel out of the way, markers and all. */
+static int remove_upper_dir(struct ovl_mount *m, const char *rel)
+{
+        int r = ovl_sys_unlinkat(upper_fd(m), rel, AT_REMOVEDIR);
+        if (r != -ENOTEMPTY && r != -EEXIST) {
+                return r;
+        }
+        char tmp[64];
+        ovl_tmpname(tmp, sizeof(tmp));
+        int wfd = ovl_layer_fd(&m->work);
+        r = ovl_sys_renameat2(upper_fd(m), rel, wfd, tmp, RENAME_NOREPLACE);
+        return r < 0 ? r : ovl_clean_tree(wfd, tmp);
+}
+
+int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
+{
+        if (loc->layer < 0) {
+                return -ENOENT;
+        }
+        if (!S_ISDIR(loc->st.st_mode)) {
+                return -ENOTDIR;
+        }
+        int r = dir_is_empty(loc);
+        if (r == 0) {
+                r = prepare(cfg, loc);
+        }
+        int lp = r < 0 ? r : lower_positive(cfg, loc->m, loc->rel);
+        if (lp < 0) {
+                return lp;
+        }
+        struct ovl_mount *m = loc->m;
+        bool in_upper = loc->stack[0] == 0;
+        if (!lp) {
+                return remove_upper_dir(m, loc->rel);
+        }
+        if (!in_upper || ovl_wh_format(m) == OVL_WH_OCI) {
+                r = in_upper ? remove_upper_dir(m, loc->rel) : 0;
+                return r < 0 ? r : whiteout_at(m, loc->rel, false);
+        }
+        /* rule 46: one step from the directory to a single whiteout */
+        char tmp[64];
+        r = ovl_make_whiteout_tmp(m, tmp, sizeof(tmp));
+        int wfd = ovl_layer_fd(&m->work);
+        if (r == 0) {
+                r = ovl_sys_renameat2(wfd, tmp, upper_fd(m), loc->rel, RENAME_EXCHANGE);
+        }
+        if (r == 0) {
+                ovl_clean_tree(wfd, tmp);
+        }
+        return r;
+}
+
+/* --- rename ----------------------------------------------------------------------------- */
+
+/* A directory with a lower part cannot move (rule 48). */
+static bool has_lower(const struct ovl_loc *loc)
+{
+        return S_ISDIR(loc->st.st_mode) && loc->top_lower > 0;
+}
+
+static int rename_checks(const struct ovl_loc *a, const struct ovl_loc *b, unsigned flags)
+{
+        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+            (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) {
+                return -EINVAL; /* RENAME_WHITEOUT included (rule 49) */
+        }
+        if (a->layer < 0 || ((flags & RENAME_EXCHANGE) && b->layer < 0)) {
+                return -ENOENT;
+        }
+        if (!a->rel[0] || !b->rel[0]) {
+                return -EBUSY;
+        }
+        if (a->m != b->m) {
+                return -EXDEV;
+        }
+        size_t al = strlen(a->rel);
+        if (!strncmp(b->rel, a->rel, al) && b->rel[al] == '/') {
+                return -EINVAL; /* into itself */
+        }
+        if (b->layer < 0 || (flags & RENAME_EXCHANGE)) {
+                return has_lower(a) || ((flags & RENAME_EXCHANGE) && has_lower(b)) ? -EXDEV : 0;
+        }
+        if (flags & RENAME_NOREPLACE) {
+                return -EEXIST;
+        }
+        bool ad = S_ISDIR(a->st.st_mode), bd = S_ISDIR(b->st.st_mode);
+        if (ad != bd) {
+                return ad ? -ENOTDIR : -EISDIR;
+        }
+        return has_lower(a) ? -EXDEV : (bd ? dir_is_empty(b) : 0);
+}
+
+/* The target name in the upper must be free for the rename (or hold what a
+ * plain rename may replace). */
+static int clear_target(struct ovl_loc *b, bool dir)
+{
+        struct ovl_mount *m = b->m;
+        if (b->layer == 0 && S_ISDIR(b->st.st_mode)) {
+                return remove_upper_dir(m, b->rel);
+        }
+        if (b->layer < 0 && dir && upper_whiteout(m, b->rel)) {
+                return ovl_sys_unlinkat(upper_fd(m), b->rel, 0);
+        }
+        return 0;
+}
+
+/* Is the parent of `loc` a merged directory (with a lower part)? */
+static bool parent_merged(struct ovl_config *cfg, const struct ovl_loc *loc)
+{
+        char parent[PATH_MAX];
+        ovl_rel_parent(loc->rel, parent);
+        struct ovl_loc *p = malloc(sizeof(*p));
+        bool merged = p && resolve_rel(cfg, loc->m, parent, p) == 0 && p->top_lower > 0;
+        free(p);
+        return merged;
+}
+
+static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b,
+                     unsigned flags)
+{
+        struct ovl_mount *m = a->m;
+        bool dir = S_ISDIR(a->st.st_mode);
+        int lpa = lower_positive(cfg, m, a->rel);
+        int lpb = lower_positive(cfg, m, b->rel);
+        int r = lpa < 0 ? lpa : (lpb < 0 ? lpb : 0);
+        if (r == 0 && !(flags & RENAME_EXCHANGE)) {
+                r = clear_target(b, dir);
+        }
+        if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {
+                r = ovl_set_opaque(upper_fd(m), a->rel); /* rule 20b */
+        }
+        bool wh = lpa && !(flags & RENAME_EXCHANGE);
+        bool oci = wh && ovl_wh_format(m) == OVL_WH_OCI;
+        unsigned f = flags | (wh && !oci ? RENAME_WHITEOUT : 0);
+        if (r == 0) {
+                r = ovl_sys_renameat2(upper_fd(m), a->rel, upper_fd(m), b->rel, f);
+        }
+        if (r == -EINVAL && (f & RENAME_WHITEOUT)) { /* no RENAME_WHITEOUT here */
+                r = ovl_sys_renameat2(upper_fd(m), a->rel, upper_fd(m), b->rel, flags);
+                oci = r == 0;
+        }
+        if (r == 0 && oci) {
+                r = whiteout_at(m, a->rel, false);
+        }
+        if (r == 0 && ovl_wh_format(m) == OVL_WH_OCI) {
+                drop_oci_marker(m, b->rel);
+        }
+        return r;
+}
+
+int ovl_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, unsigned flags)
+{
+        int r = rename_checks(a, b, flags);
+        if (r < 0 || !strcmp(a->rel, b->rel)) {
+                return r;
+        }
+        r = prepare(cfg, a);
+        if (r == 0) {
+                r = prepare(cfg, b);
+        }
+        if (r == 0) {
+                r = ovl_copy_up(cfg, a, true);
+        }
+        if (r == 0 && (flags & RENAME_EXCHANGE)) {
+                r = ovl_copy_up(cfg, b, true);
+        }
+        return r < 0 ? r : do_rename(cfg, a, b, flags);
+}

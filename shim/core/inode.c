@@ -1,0 +1,176 @@
+/* Changes to an object's attributes and the write-open (SEMANTICS.md rule 34):
+ * the object is copied up (data included, metacopy=off), then changed in the
+ * upper. A call that fails its permission check is refused before the
+ * copy-up, so it leaves no copy behind. */
+#include "markers.h"
+#include "sys.h"
+#include "write.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int owner_or_root(const struct ovl_loc *loc)
+{
+        uid_t e = ovl_sys_geteuid();
+        return e == 0 || e == loc->st.st_uid ? 0 : -EPERM;
+}
+
+static int ufd_of(struct ovl_loc *loc)
+{
+        return ovl_layer_fd(&loc->m->layers[0]);
+}
+
+static const char *relp(const struct ovl_loc *loc)
+{
+        return ovl_loc_relpath(loc);
+}
+
+static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int check, bool data)
+{
+        if (loc->layer < 0) {
+                return -ENOENT;
+        }
+        if (check < 0) {
+                return check;
+        }
+        if (!loc->m->layers[0].path) {
+                return -EROFS;
+        }
+        return ovl_copy_up(cfg, loc, data);
+}
+
+int ovl_chmod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode)
+{
+        int r = loc->layer >= 0 && S_ISLNK(loc->st.st_mode) ? -EOPNOTSUPP : owner_or_root(loc);
+        r = copy_up_checked(cfg, loc, r, true);
+        return r < 0 ? r : ovl_sys_fchmodat(ufd_of(loc), relp(loc), mode);
+}
+
+static int chown_check(const struct ovl_loc *loc, uid_t u, gid_t g)
+{
+        uid_t e = ovl_sys_geteuid();
+        if (e == 0) {
+                return 0;
+        }
+        if (u != (uid_t)-1 && u != loc->st.st_uid) {
+                return -EPERM;
+        }
+        return g != (gid_t)-1 && g != loc->st.st_gid && e != loc->st.st_uid ? -EPERM : 0;
+}
+
+int ovl_chown(struct ovl_config *cfg, struct ovl_loc *loc, uid_t u, gid_t g)
+{
+        int r = loc->layer >= 0 ? chown_check(loc, u, g) : 0;
+        r = copy_up_checked(cfg, loc, r, true);
+        return r < 0 ? r : ovl_sys_fchownat(ufd_of(loc), relp(loc), u, g, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Explicit times need ownership; "now" needs ownership or write access. */
+static int utimens_check(const struct ovl_loc *loc, const struct timespec *ts)
+{
+        bool now = !ts || (ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW);
+        if (owner_or_root(loc) == 0) {
+                return 0;
+        }
+        if (!now) {
+                return -EPERM;
+        }
+        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        return ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS) == 0 ? 0 : -EACCES;
+}
+
+int ovl_utimens(struct ovl_config *cfg, struct ovl_loc *loc, const struct timespec *ts)
+{
+        if (ts && ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT) {
+                return loc->layer < 0 ? -ENOENT : 0; /* changes nothing, copies nothing */
+        }
+        int r = loc->layer >= 0 ? utimens_check(loc, ts) : 0;
+        r = copy_up_checked(cfg, loc, r, true);
+        return r < 0 ? r : ovl_sys_utimensat(ufd_of(loc), relp(loc), ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static int write_check(const struct ovl_loc *loc)
+{
+        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int r = ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS);
+        return r == -EROFS && loc->layer > 0 ? 0 : r;
+}
+
+int ovl_truncate(struct ovl_config *cfg, struct ovl_loc *loc, off_t len)
+{
+        if (loc->layer >= 0 && S_ISDIR(loc->st.st_mode)) {
+                return -EISDIR;
+        }
+        if (len < 0) {
+                return -EINVAL;
+        }
+        int r = loc->layer >= 0 ? write_check(loc) : 0;
+        r = copy_up_checked(cfg, loc, r, len > 0);
+        int fd = r < 0 ? r : ovl_sys_openat(ufd_of(loc), relp(loc), O_WRONLY | O_CLOEXEC, 0);
+        if (fd < 0) {
+                return fd;
+        }
+        r = ovl_sys_ftruncate(fd, len);
+        ovl_sys_close(fd);
+        return r;
+}
+
+/* The name stored on disk: the overlay's own namespaces are escaped (rule 62). */
+int ovl_xattr_disk_name(const char *name, char *buf, size_t cap)
+{
+        static const char *const ns[] = {"trusted.overlay.", "user.overlay."};
+        for (size_t i = 0; i < 2; i++) {
+                size_t pl = strlen(ns[i]);
+                if (!strncmp(name, ns[i], pl)) {
+                        int n = snprintf(buf, cap, "%soverlay.%s", ns[i], name + pl);
+                        return n > 0 && (size_t)n < cap ? 0 : -ERANGE;
+                }
+        }
+        if (ovl_xattr_private(name)) {
+                return -EPERM;
+        }
+        return snprintf(buf, cap, "%s", name) < (int)cap ? 0 : -ERANGE;
+}
+
+int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, const void *val,
+                 size_t size, int flags)
+{
+        char dn[XATTR_NAME_MAX + 16];
+        int r = ovl_xattr_disk_name(name, dn, sizeof(dn));
+        r = copy_up_checked(cfg, loc, r, true);
+        if (r < 0) {
+                return r;
+        }
+        char p[PATH_MAX + 40];
+        int fd = ufd_of(loc);
+        snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fd, relp(loc));
+        return (int)ovl_sys6(SYS_lsetxattr, (long)p, (long)dn, (long)val, (long)size, flags, 0);
+}
+
+int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name)
+{
+        char dn[XATTR_NAME_MAX + 16];
+        int r = ovl_xattr_disk_name(name, dn, sizeof(dn));
+        if (r == 0 && loc->layer > 0) { /* a missing xattr copies nothing (rule 35) */
+                int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+                ssize_t n = ovl_sys_getxattrat(fd, relp(loc), dn, NULL, 0);
+                r = n < 0 ? (int)n : 0;
+        }
+        r = copy_up_checked(cfg, loc, r, true);
+        return r < 0 ? r : ovl_sys_removexattrat(ufd_of(loc), relp(loc), dn);
+}
+
+/* open(2) for writing of an existing object: regular files (and symlinks
+ * being opened O_PATH aside) are copied up; O_TRUNC skips the data. */
+int ovl_open_write(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
+{
+        int acc = flags & O_ACCMODE;
+        int mode = acc == O_RDONLY ? R_OK : (acc == O_WRONLY ? W_OK : R_OK | W_OK);
+        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int r = ovl_sys_faccessat(fd, relp(loc), mode, AT_EACCESS);
+        if (r == -EROFS) {
+                r = 0;
+        }
+        return copy_up_checked(cfg, loc, r, !(flags & O_TRUNC));
+}

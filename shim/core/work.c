@@ -1,0 +1,199 @@
+/* The work dir (DESIGN.md "Work dir and concurrency"): objects are built in
+ * WORK/work under names no other process picks and renamed into place; every
+ * writing process holds a shared flock on WORK/ovlshim/lock; the whiteout
+ * format is probed once and recorded in WORK/ovlshim/format. */
+#include "write.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/sysmacros.h>
+
+static unsigned long tmp_counter;
+
+void ovl_tmpname(char *buf, size_t n)
+{
+        unsigned long c = __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED);
+        snprintf(buf, n, "#ovlshim-%d-%lu", (int)ovl_sys_getpid(), c);
+}
+
+static int mkdir_ok(const char *path, mode_t mode)
+{
+        int r = ovl_sys_mkdirat(AT_FDCWD, path, mode);
+        return r == -EEXIST ? 0 : r;
+}
+
+static int set_layer(struct ovl_layer *l, const char *dir, const char *sub)
+{
+        size_t n = strlen(dir) + strlen(sub) + 2;
+        l->path = malloc(n);
+        if (!l->path) {
+                return -ENOMEM;
+        }
+        snprintf(l->path, n, "%s/%s", dir, sub);
+        l->len = strlen(l->path);
+        l->fd = -1;
+        return mkdir_ok(l->path, 0700);
+}
+
+/* Hold the shared lock: whoever wants to clean WORK takes it exclusively. */
+static int take_lock(struct ovl_mount *m)
+{
+        int pfd = ovl_layer_fd(&m->priv);
+        if (pfd < 0) {
+                return pfd;
+        }
+        int fd = ovl_sys_openat(pfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                return fd;
+        }
+        int hi = ovl_private_dup(fd);
+        ovl_sys_close(fd);
+        if (hi < 0) {
+                return hi;
+        }
+        int r;
+        while ((r = (int)ovl_sys6(SYS_flock, hi, LOCK_SH, 0, 0, 0, 0)) == -EINTR) {
+        }
+        m->lockfd = hi;
+        return r;
+}
+
+static int setup(struct ovl_mount *m)
+{
+        if (!m->layers[0].path || !m->workdir) {
+                return -EROFS;
+        }
+        m->lockfd = -1;
+        int r = set_layer(&m->work, m->workdir, "work");
+        if (r == 0) {
+                r = set_layer(&m->priv, m->workdir, "ovlshim");
+        }
+        return r ? r : take_lock(m);
+}
+
+int ovl_write_begin(struct ovl_mount *m)
+{
+        int st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE);
+        if (st == 2) {
+                return 0;
+        }
+        if (!m->layers[0].path) {
+                return -EROFS;
+        }
+        int expected = 0;
+        if (__atomic_compare_exchange_n(&m->wready, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+                int r = setup(m);
+                __atomic_store_n(&m->wready, r < 0 ? 0 : 2, __ATOMIC_RELEASE);
+                return r;
+        }
+        while ((st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE)) == 1) {
+                ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
+        return st == 2 ? 0 : ovl_write_begin(m);
+}
+
+/* --- the whiteout format ------------------------------------------------------- */
+
+static int read_format(struct ovl_mount *m)
+{
+        char buf[128], p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/format", m->priv.path);
+        if (ovl_sys_read_file(p, buf, sizeof(buf)) < 0) {
+                return 0;
+        }
+        if (strstr(buf, "whiteout=chardev")) {
+                return OVL_WH_CHARDEV;
+        }
+        return strstr(buf, "whiteout=oci") ? OVL_WH_OCI : 0;
+}
+
+static bool can_chardev(struct ovl_mount *m)
+{
+        int wfd = ovl_layer_fd(&m->work);
+        char t[64];
+        ovl_tmpname(t, sizeof(t));
+        bool ok = wfd >= 0 && ovl_sys_mknodat(wfd, t, S_IFCHR, 0) == 0;
+        if (ok) {
+                ovl_sys_unlinkat(wfd, t, 0);
+        }
+        return ok;
+}
+
+static bool can_xattr(struct ovl_mount *m)
+{
+        int wfd = ovl_layer_fd(&m->work);
+        char t[64];
+        ovl_tmpname(t, sizeof(t));
+        if (wfd < 0 || ovl_sys_mkdirat(wfd, t, 0700) < 0) {
+                return false;
+        }
+        bool ok = ovl_sys_setxattrat(wfd, t, "user.overlay.opaque", "y", 1) == 0;
+        ovl_sys_unlinkat(wfd, t, AT_REMOVEDIR);
+        return ok;
+}
+
+static void record_format(struct ovl_mount *m, int fmt)
+{
+        char p[PATH_MAX], t[PATH_MAX], tn[64];
+        ovl_tmpname(tn, sizeof(tn));
+        snprintf(p, sizeof(p), "%s/format", m->priv.path);
+        snprintf(t, sizeof(t), "%s/%s", m->priv.path, tn);
+        int fd = ovl_sys_openat(AT_FDCWD, t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                return;
+        }
+        const char *text = fmt == OVL_WH_CHARDEV ? "whiteout=chardev\nopaque=xattr\n"
+                                                 : "whiteout=oci\nopaque=oci\n";
+        ovl_sys_write(fd, text, strlen(text));
+        ovl_sys_close(fd);
+        /* the first writer's record stands */
+        if (ovl_sys_renameat2(AT_FDCWD, t, AT_FDCWD, p, RENAME_NOREPLACE) < 0) {
+                ovl_sys_unlinkat(AT_FDCWD, t, 0);
+        }
+}
+
+int ovl_wh_format(struct ovl_mount *m)
+{
+        int f = __atomic_load_n(&m->wh_format, __ATOMIC_ACQUIRE);
+        if (f) {
+                return f;
+        }
+        f = read_format(m);
+        if (!f) {
+                bool kernel = can_chardev(m) && can_xattr(m);
+                if (m->whiteout == OVL_WH_CHARDEV && !kernel) {
+                        return -EIO; /* forced, and the file system refuses it */
+                }
+                f = (m->whiteout == OVL_WH_OCI || !kernel) ? OVL_WH_OCI : OVL_WH_CHARDEV;
+                record_format(m, f);
+                f = read_format(m) ? read_format(m) : f;
+        }
+        __atomic_store_n(&m->wh_format, f, __ATOMIC_RELEASE);
+        return f;
+}
+
+/* --- markers written into the upper --------------------------------------------- */
+
+int ovl_make_whiteout_tmp(struct ovl_mount *m, char *name, size_t n)
+{
+        int wfd = ovl_layer_fd(&m->work);
+        if (wfd < 0) {
+                return wfd;
+        }
+        ovl_tmpname(name, n);
+        return ovl_sys_mknodat(wfd, name, S_IFCHR | 0000, 0);
+}
+
+int ovl_set_opaque(int dirfd, const char *rel)
+{
+        int r = ovl_sys_setxattrat(dirfd, rel, "user.overlay.opaque", "y", 1);
+        if (r == 0 && ovl_sys_geteuid() == 0) {
+                ovl_sys_setxattrat(dirfd, rel, "trusted.overlay.opaque", "y", 1);
+        }
+        return r;
+}
