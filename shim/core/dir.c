@@ -47,7 +47,7 @@ static int lower_positive(struct ovl_config *cfg, struct ovl_mount *m, const cha
                 if (pr == OVL_P_WHITEOUT) {
                         break;
                 }
-                pos = pr == OVL_P_FOUND;
+                pos = pr == OVL_P_FOUND || pr == OVL_P_FOUND_OPAQUE;
         }
         free(p);
         return r < 0 ? r : pos;
@@ -166,7 +166,7 @@ static int create_over_whiteout(struct ovl_mount *m, const struct newobj *o, con
         if (fd < 0) {
                 return fd;
         }
-        int r = o->kind == K_DIR ? ovl_set_opaque(wfd, tmp) : 0; /* rule 20a */
+        int r = o->kind == K_DIR ? ovl_set_opaque(m, wfd, tmp) : 0; /* rule 20a */
         if (r == 0) {
                 r = replace_whiteout(m, tmp, rel, o->kind == K_DIR);
         }
@@ -202,7 +202,7 @@ static int create_obj(struct ovl_config *cfg, struct ovl_loc *loc, const struct 
         if (fd >= 0 && ovl_wh_format(m) == OVL_WH_OCI) {
                 drop_oci_marker(m, loc->rel);
                 if (o->kind == K_DIR && lower_positive(cfg, m, loc->rel) > 0) {
-                        ovl_set_opaque(upper_fd(m), loc->rel);
+                        ovl_set_opaque(m, upper_fd(m), loc->rel);
                 }
         }
         return fd;
@@ -483,7 +483,7 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
                 r = clear_target(b, dir);
         }
         if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {
-                r = ovl_set_opaque(upper_fd(m), a->rel); /* rule 20b */
+                r = ovl_set_opaque(m, upper_fd(m), a->rel); /* rule 20b */
         }
         bool wh = lpa && !(flags & RENAME_EXCHANGE);
         bool oci = wh && ovl_wh_format(m) == OVL_WH_OCI;

@@ -291,7 +291,10 @@ int ovl_lcache_probe(struct ovl_mount *m, int layer, const char *rp, struct stat
                 return ovl_marker_probe(&m->layers[layer], rp, st);
         }
         *st = ls->st;
-        return ls->whiteout ? OVL_P_WHITEOUT : OVL_P_FOUND;
+        if (ls->whiteout) {
+                return OVL_P_WHITEOUT;
+        }
+        return e->oci_wh && S_ISDIR(st->st_mode) ? OVL_P_FOUND_OPAQUE : OVL_P_FOUND;
 }
 
 int ovl_lcache_opaque(struct ovl_mount *m, int layer, const char *rel)

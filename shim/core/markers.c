@@ -84,7 +84,10 @@ int ovl_marker_probe(struct ovl_layer *l, const char *rp, struct stat *st)
         if (r < 0) {
                 return r;
         }
-        return ovl_marker_is_whiteout(fd, rp, st) ? OVL_P_WHITEOUT : OVL_P_FOUND;
+        if (ovl_marker_is_whiteout(fd, rp, st)) {
+                return OVL_P_WHITEOUT;
+        }
+        return S_ISDIR(st->st_mode) && oci_whiteout(fd, rp) ? OVL_P_FOUND_OPAQUE : OVL_P_FOUND;
 }
 
 static bool xattr_is_y(int fd, const char *rp, const char *name, bool first_byte)

@@ -7,6 +7,9 @@
 #define OVL_P_ABSENT 0
 #define OVL_P_WHITEOUT 1
 #define OVL_P_FOUND 2
+/* a directory with a `.wh.NAME` beside it in the same layer: deleted and
+ * made anew there, so the layers below do not merge into it (OCI) */
+#define OVL_P_FOUND_OPAQUE 3
 
 /* Look at `rp` (relative to the layer root) in one layer: absent, hidden by a
  * whiteout (chardev 0/0, xattr whiteout, or a `.wh.NAME` beside it) or found

@@ -18,6 +18,7 @@ struct walk {
         int flags;
         int links;
         bool in;                     /* inside loc->m; else at loc->real */
+        bool must_dir;               /* a trailing slash: the end must be a dir */
         char todo[PATH_MAX];         /* what is left to walk */
         char tmp[PATH_MAX];          /* scratch for symlink targets */
         unsigned short cstack[OVL_MAX_LOWER + 1];
@@ -116,6 +117,7 @@ static int lookup(struct walk *w, const char *rp, struct child *c)
                         continue;
                 }
                 bool dir = S_ISDIR(st.st_mode);
+                bool replaced = p == OVL_P_FOUND_OPAQUE; /* `.wh.X` beside dir X */
                 if (c->layer < 0) {
                         c->layer = i;
                         c->st = st;
@@ -124,7 +126,7 @@ static int lookup(struct walk *w, const char *rp, struct child *c)
                 } else if (!dir) {
                         break; /* a non-directory below a directory ends the merge */
                 }
-                if (!dir || !stack_dir(w, c, i, &st, rp)) {
+                if (!dir || !stack_dir(w, c, i, &st, rp) || replaced) {
                         break;
                 }
         }
@@ -152,6 +154,9 @@ static int push_link(struct walk *w, const char *target, const char *rest)
         }
         if (++w->links > OVL_MAXSYMLINKS) {
                 return -ELOOP;
+        }
+        if (!rl && tl && target[tl - 1] == '/') {
+                w->must_dir = true; /* the link's own trailing slash */
         }
         memmove(w->todo + tl + 1, rest, rl + 1);
         memcpy(w->todo, target, tl);
@@ -355,10 +360,13 @@ static int step_real(struct walk *w, const char *name, size_t n, const char *res
         return follow_real(w, rest, !*rest, follow);
 }
 
-/* Nothing left can reach an overlay: hand the rest to the kernel as is. */
+/* Nothing left can reach an overlay: hand the rest to the kernel as is.
+ * Once a symlink was followed, a later component may be one that leads back
+ * in, so every component is looked at. */
 static bool real_done(struct walk *w, const char *p)
 {
-        if (w->in || ovl_path_near(w->cfg, w->loc->real) == 2 || ovl_path_has_dotdot(p)) {
+        if (w->in || w->links || ovl_path_near(w->cfg, w->loc->real) == 2 ||
+            ovl_path_has_dotdot(p)) {
                 return false;
         }
         return true;
@@ -382,7 +390,7 @@ static int start(struct walk *w, const char *base, const char *path)
 {
         size_t bl = (path[0] != '/' && base) ? strlen(base) : 0;
         size_t pl = strlen(path);
-        if (pl >= PATH_MAX || bl + 1 + pl + 1 > PATH_MAX) {
+        if (pl >= PATH_MAX || (bl ? bl + 1 : 0) + pl + 1 > PATH_MAX) {
                 return -ENAMETOOLONG;
         }
         if (bl) {
@@ -416,14 +424,14 @@ static bool ends_with_slash(const char *p)
 
 static int walk(struct walk *w)
 {
-        bool must_dir = ends_with_slash(w->todo);
+        w->must_dir = ends_with_slash(w->todo);
         for (;;) {
                 char *p = w->todo;
                 while (*p == '/') {
                         p++;
                 }
                 if (!w->in && real_done(w, p)) {
-                        return finish_real(w, p, must_dir);
+                        return finish_real(w, p, w->must_dir);
                 }
                 if (!*p) {
                         break;
@@ -442,7 +450,7 @@ static int walk(struct walk *w)
                 name[n] = '\0';
                 /* keep `rest` stable: move it to the front of todo first */
                 memmove(w->todo, rest, strlen(rest) + 1);
-                bool follow = !(w->flags & OVL_R_NOFOLLOW) || must_dir;
+                bool follow = !(w->flags & OVL_R_NOFOLLOW) || w->must_dir;
                 int r = 0;
                 if (n == 1 && name[0] == '.') {
                         r = 0;
@@ -456,10 +464,10 @@ static int walk(struct walk *w)
                 }
         }
         if (!w->in) {
-                return finish_real(w, "", must_dir);
+                return finish_real(w, "", w->must_dir);
         }
         struct ovl_loc *loc = w->loc;
-        if (must_dir && loc->layer >= 0 && !S_ISDIR(loc->st.st_mode)) {
+        if (w->must_dir && loc->layer >= 0 && !S_ISDIR(loc->st.st_mode)) {
                 return -ENOTDIR;
         }
         return OVL_IN;

@@ -155,6 +155,9 @@ static int apply_wh(struct merge *mg)
                 struct ent *e;
                 size_t len = strlen(mg->wh[i]);
                 HASH_FIND(hh, mg->head, mg->wh[i], len, e);
+                if (e && !e->has_lower) {
+                        e->merge_ended = true; /* no lower dir merges into it */
+                }
                 if (!e && r == 0) {
                         e = ent_new(mg, mg->wh[i], len);
                         if (!e) {

@@ -189,8 +189,16 @@ int ovl_make_whiteout_tmp(struct ovl_mount *m, char *name, size_t n)
         return ovl_sys_mknodat(wfd, name, S_IFCHR | 0000, 0);
 }
 
-int ovl_set_opaque(int dirfd, const char *rel)
+int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
 {
+        if (ovl_wh_format(m) == OVL_WH_OCI) {
+                char p[PATH_MAX];
+                if (snprintf(p, sizeof(p), "%s/.wh..wh..opq", rel) >= (int)sizeof(p)) {
+                        return -ENAMETOOLONG;
+                }
+                int fd = ovl_sys_openat(dirfd, p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                return fd < 0 ? fd : ovl_sys_close(fd);
+        }
         int r = ovl_sys_setxattrat(dirfd, rel, "user.overlay.opaque", "y", 1);
         if (r == 0 && ovl_sys_geteuid() == 0) {
                 ovl_sys_setxattrat(dirfd, rel, "trusted.overlay.opaque", "y", 1);

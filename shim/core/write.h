@@ -13,8 +13,9 @@ void ovl_tmpname(char *buf, size_t n);
 int ovl_wh_format(struct ovl_mount *m);
 /* A fresh chardev 0/0 whiteout in WORK/work; its name in `name`. */
 int ovl_make_whiteout_tmp(struct ovl_mount *m, char *name, size_t n);
-/* Mark a directory opaque (user.overlay.opaque=y, plus trusted.* if root). */
-int ovl_set_opaque(int dirfd, const char *rel);
+/* Mark a directory opaque: user.overlay.opaque=y (plus trusted.* if root),
+ * or `.wh..wh..opq` inside it in the OCI format. */
+int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel);
 /* Make the directory `rel` (a visible merged dir) exist in the upper. */
 int ovl_upper_dir(struct ovl_config *cfg, struct ovl_mount *m, const char *rel);
 /* Remove a tree (an old upper dir holding only markers) under dirfd. */
