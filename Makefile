@@ -33,7 +33,8 @@ all: $(LIB) $(OVLRUN)
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h shim/core/*.h shim/preload/*.h shim/preload/*.def)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIB): $(CORE_OBJ) $(PRELOAD_OBJ)
 	$(CC) -shared -o $@ $^ $(LDFLAGS_ALL) -Wl,-Bsymbolic -Wl,-z,defs -ldl -lpthread

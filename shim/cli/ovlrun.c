@@ -987,6 +987,12 @@ int main(int argc, char **argv)
                 config_error(&err, tmp_conf, p.labels, p.nlines);
         }
         bool protect = protects_in_place(&final);
+        if (!a.check) {
+                /* leftovers of killed jobs go, unless a job still runs there */
+                for (int i = 0; i < final.nmounts; i++) {
+                        ovl_work_clean(&final.mounts[i]);
+                }
+        }
         ovl_config_free(&final);
         ovl_config_free(&p.cfg);
         set_environment(lib);

@@ -8,6 +8,7 @@
 #include "sys.h"
 #include "write.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -244,6 +245,72 @@ static int copy_one(struct ovl_mount *m, const struct ovl_loc *loc, bool data)
         return r;
 }
 
+/* --- fds opened before the copy-up ----------------------------------------------------- */
+
+static int parse_fd(const char *s)
+{
+        int n = 0;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9' || n > 100000000) {
+                        return -1;
+                }
+                n = n * 10 + (*s - '0');
+        }
+        return n;
+}
+
+/* Point fd at the upper copy, keeping its flags, offset and close-on-exec. */
+static void reopen_one(int fd, int ufd, const char *rel)
+{
+        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
+        int fdfl = ovl_sys_fcntl(fd, F_GETFD, 0);
+        off_t off = ovl_sys_lseek(fd, 0, SEEK_CUR);
+        if (fl < 0 || fdfl < 0) {
+                return;
+        }
+        int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC;
+        int nfd = ovl_sys_openat(ufd, rel, (fl & keep) | O_CLOEXEC | O_NOFOLLOW, 0);
+        if (nfd < 0) {
+                return;
+        }
+        if (off > 0) {
+                ovl_sys_lseek(nfd, off, SEEK_SET);
+        }
+        ovl_sys_dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        ovl_sys_close(nfd);
+}
+
+/* The kernel forwards reads of fds opened before a copy-up to the copy (rule
+ * 63): find this process's fds on the lower file and reopen them on it.
+ * Other processes' fds, locks and mappings cannot follow (see README). */
+static void reopen_fds(struct ovl_mount *m, int layer, const char *rel)
+{
+        char lower[PATH_MAX];
+        int n = snprintf(lower, sizeof(lower), "%s/%s", m->layers[layer].path, rel);
+        int dfd = ovl_sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (n >= (int)sizeof(lower) || dfd < 0) {
+                if (dfd >= 0) {
+                        ovl_sys_close(dfd);
+                }
+                return;
+        }
+        char buf[4096], link[PATH_MAX];
+        ssize_t got;
+        while ((got = ovl_sys_getdents64(dfd, buf, sizeof(buf))) > 0) {
+                for (ssize_t off = 0; off < got;) {
+                        struct dirent64 *d = (struct dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        int fd = parse_fd(d->d_name);
+                        if (fd < 0 || fd == dfd || ovl_sys_fdpath(fd, link, sizeof(link)) < 0 ||
+                            strcmp(link, lower) != 0) {
+                                continue;
+                        }
+                        reopen_one(fd, ovl_layer_fd(&m->layers[0]), rel);
+                }
+        }
+        ovl_sys_close(dfd);
+}
+
 /* --- the public face ---------------------------------------------------------------- */
 
 static int merged_path(const struct ovl_mount *m, const char *rel, char *out)
@@ -298,6 +365,9 @@ int ovl_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, bool data)
         }
         if (r == 0) {
                 r = copy_one(m, loc, data);
+        }
+        if (r == 0 && S_ISREG(loc->st.st_mode)) {
+                reopen_fds(m, loc->layer, loc->rel);
         }
         if (r == 0) {
                 r = ovl_sys_lstatat(ovl_layer_fd(&m->layers[0]), relp(loc->rel), &loc->st);

@@ -5,6 +5,7 @@
 #include "write.h"
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,4 +205,54 @@ int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
                 ovl_sys_setxattrat(dirfd, rel, "trusted.overlay.opaque", "y", 1);
         }
         return r;
+}
+
+/* --- leftovers ------------------------------------------------------------------- */
+
+static int clean_leftovers(const char *workwork)
+{
+        int fd = ovl_sys_openat(AT_FDCWD, workwork, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (fd < 0) {
+                return fd == -ENOENT ? 0 : fd;
+        }
+        char buf[8192];
+        ssize_t got;
+        int n = 0;
+        while ((got = ovl_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+                for (ssize_t off = 0; off < got;) {
+                        struct dirent64 *d = (struct dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        if (!strncmp(d->d_name, "#ovlshim-", 9) &&
+                            ovl_clean_tree(fd, d->d_name) == 0) {
+                                n++;
+                        }
+                }
+        }
+        ovl_sys_close(fd);
+        return n;
+}
+
+/* Remove what killed processes left in WORK/work, if no job holds the lock:
+ * whoever gets it exclusively without waiting may clean (DESIGN.md). Returns
+ * the number removed, 0 when the lock is held elsewhere, or -errno. */
+int ovl_work_clean(struct ovl_mount *m)
+{
+        if (!m->workdir) {
+                return 0;
+        }
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/ovlshim", m->workdir);
+        int r = mkdir_ok(p, 0700);
+        snprintf(p, sizeof(p), "%s/ovlshim/lock", m->workdir);
+        int lock = r < 0 ? r : ovl_sys_openat(AT_FDCWD, p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock < 0) {
+                return lock;
+        }
+        int n = 0;
+        if (ovl_sys6(SYS_flock, lock, LOCK_EX | LOCK_NB, 0, 0, 0, 0) == 0) {
+                snprintf(p, sizeof(p), "%s/work", m->workdir);
+                n = clean_leftovers(p);
+        }
+        ovl_sys_close(lock); /* closing releases the lock */
+        return n;
 }
