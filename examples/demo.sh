@@ -15,9 +15,7 @@
 set -euo pipefail
 export LC_ALL=C
 
-STEPS=(setup union upper_wins plain_view)
-# Later steps of the walkthrough (copy-up, whiteout) go here, before `finish`.
-STEPS+=(finish)
+STEPS=(setup union upper_wins plain_view copy_up whiteout unwhiteout finish)
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${OVL_BUILD:-$here/../build}
@@ -58,6 +56,22 @@ expect_names() { # expect_names "a b" WHAT: the names listed by `ls -l` in $OUT
 expect_file() { # expect_file PATH CONTENT WHAT: a real file, read without the shim
 	if ! [ -f "$1" ] || [ "$(cat "$1")" != "$2" ]; then fail "$3: $1 should hold \"$2\""; fi
 	ok "$3"
+}
+
+# show_fails CMD...: as show, but CMD must fail (exit non-zero).
+show_fails() {
+	printf '   $ %s\n' "$*"
+	local rc=0
+	OUT=$(bash -c "$*" 2>&1) || rc=$?
+	if [ -n "$OUT" ]; then printf '%s\n' "$OUT" | sed 's/^/     /'; fi
+	[ "$rc" != 0 ] || fail "'$*' should have failed"
+}
+expect_match() { # expect_match ERE WHAT: $OUT must match the extended regexp
+	printf '%s\n' "$OUT" | grep -Eq -- "$1" || fail "$2: expected a match of /$1/, got \"$OUT\""
+	ok "$2"
+}
+inode() { # inode NAME: the inode number `ls -i` gave NAME in $OUT
+	printf '%s\n' "$OUT" | awk -v n="$1" '$2 == n { print $1 }'
 }
 
 OVLRUN="ovlrun -o lowerdir=./low,upperdir=./upper,workdir=./work ./merged --"
@@ -106,6 +120,62 @@ step_plain_view() {
 		if mountpoint -q merged; then fail "merged/ is a mount point"; fi
 		ok "merged/ is not a mount point"
 	fi
+}
+
+step_copy_up() {
+	say "Copy-up: editing a lower file through merged/ copies it to upper/"
+	[ ! -e upper/11.txt ] || fail "upper/11.txt exists before the edit"
+	ok "before the edit, 11.txt is only in low/"
+	show "$OVLRUN sh -c 'echo 333333333 > merged/11.txt'"
+	show "cat low/11.txt"
+	expect_out 111111111 "low/11.txt is unchanged"
+	show "cat upper/11.txt"
+	expect_out 333333333 "upper/11.txt was created with the new content"
+	expect_file upper/11.txt 333333333 "upper/11.txt is a regular file"
+	show "$OVLRUN cat merged/11.txt"
+	expect_out 333333333 "merged/11.txt reads the new content"
+	note "The merged file now is the upper file: same inode number, the lower one has another"
+	note "(as the kernels of the walkthrough did; since Linux 4.12 the kernel keeps the lower one)"
+	show "$OVLRUN ls -i merged/11.txt"
+	local m u l
+	m=$(inode merged/11.txt)
+	show "ls -i upper/11.txt low/11.txt"
+	u=$(inode upper/11.txt) l=$(inode low/11.txt)
+	[ -n "$m" ] && [ -n "$u" ] && [ -n "$l" ] || fail "no inode number in the ls -i output"
+	[ "$m" = "$u" ] || fail "merged/11.txt has inode $m, upper/11.txt has $u: they should be the same"
+	ok "merged/11.txt and upper/11.txt have the same inode number ($m)"
+	[ "$l" != "$m" ] || fail "low/11.txt has the merged inode number $m too"
+	ok "low/11.txt has another one ($l)"
+}
+
+step_whiteout() {
+	say "Whiteout: removing a file through merged/ hides the lower file"
+	show "$OVLRUN rm merged/11.txt"
+	expect_file low/11.txt 111111111 "low/11.txt is untouched"
+	if [ -e upper/.wh.11.txt ]; then
+		fail "ovlshim wrote an OCI whiteout, upper/.wh.11.txt, not a character device 0/0: the file system of $PWD probably refuses those to $(id -un)"
+	fi
+	show "ls -l upper/11.txt"
+	expect_match '^c--------- .* 0, 0 .*upper/11\.txt$' "upper/11.txt shows as c--------- with device 0, 0"
+	show "stat -c '%F %t %T' upper/11.txt"
+	expect_out "character special file 0 0" "upper/11.txt is a character device 0,0: the whiteout"
+	show "$OVLRUN ls -l merged"
+	expect_names "22.txt" "11.txt is gone from the merged listing"
+	show_fails "$OVLRUN cat merged/11.txt"
+	expect_match 'No such file or directory' "merged/11.txt cannot be opened"
+}
+
+step_unwhiteout() {
+	say "Removing the whiteout by hand brings the lower file back"
+	note "(the walkthrough advises against editing upper/ behind the overlay's back)"
+	note "(-f: rm would ask before removing the write-protected device on a terminal)"
+	show "rm -f upper/11.txt"
+	show "ls -l upper"
+	expect_names "22.txt" "upper/ holds 22.txt only"
+	show "$OVLRUN ls -l merged"
+	expect_names "11.txt 22.txt" "11.txt shows up again in merged/"
+	show "$OVLRUN cat merged/11.txt"
+	expect_out 111111111 "with the old lower content"
 }
 
 step_finish() {

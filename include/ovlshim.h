@@ -174,8 +174,34 @@ int ovl_truncate(struct ovl_config *cfg, struct ovl_loc *loc, off_t len);
 int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, const void *val,
                  size_t size, int flags);
 int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name);
+/* Remove leftovers of killed processes from WORK/work when no job holds the
+ * work dir's lock; the number removed, 0 if the lock is held, or -errno. */
+int ovl_work_clean(struct ovl_mount *m);
 /* The xattr name stored on disk for one the program names (escaping). */
 int ovl_xattr_disk_name(const char *name, char *buf, size_t cap);
+
+/* --- elf.c: what an exec would run -------------------------------------- */
+
+enum ovl_exec_kind {
+        OVL_EXEC_OK = 0, /* dynamically linked for this loader, or not a binary */
+        OVL_EXEC_SCRIPT, /* #!: interp (and arg) filled */
+        OVL_EXEC_STATIC,
+        OVL_EXEC_SECURE, /* set-id or file capabilities: LD_PRELOAD dropped */
+        OVL_EXEC_LOADER, /* another dynamic loader (musl ...) */
+        OVL_EXEC_ARCH,   /* another architecture or ELF class */
+};
+
+struct ovl_exec_info {
+        int kind;
+        bool has_arg;
+        char interp[256];
+        char arg[256];
+};
+
+/* Look at the file an exec of (dirfd, path) would run. 0 or -errno. */
+int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info);
+/* Why a kind of program escapes the shim, for messages. */
+const char *ovl_exec_why(int kind);
 
 /* --- layer.c ------------------------------------------------------------- */
 

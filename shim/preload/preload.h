@@ -7,6 +7,8 @@
 #include "ovlshim.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <spawn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -86,6 +88,9 @@ static inline long ovl_ret(long r)
         }
         return r;
 }
+
+/* exec.c: what children need, learned at start-up */
+void ovl_exec_init(struct ovl_config *cfg, const char *conf);
 
 /* OVL_DEBUG tracing: one line per rewritten call. */
 void ovl_log(const char *call, const char *path, const struct ovl_loc *loc, long result);

@@ -67,6 +67,7 @@ static void load(void)
                 die(err.msg);
         }
         absolute_conf(conf);
+        ovl_exec_init(&cfg, getenv("OVL_CONF"));
         __atomic_store_n(&active, true, __ATOMIC_RELEASE);
         ovl_cwd_init();
 }
