@@ -160,6 +160,9 @@ int ovl_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, bool data);
 
 int ovl_open_write(struct ovl_config *cfg, struct ovl_loc *loc, int flags);
 int ovl_create(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode);
+/* Make the missing name loc->rel creatable by another call in the upper: its
+ * parent copied up, a whiteout there removed (for sockets bound by path). */
+int ovl_prepare_create(struct ovl_config *cfg, struct ovl_loc *loc);
 int ovl_mkdir(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode);
 int ovl_mknod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode, dev_t dev);
 int ovl_symlink(struct ovl_config *cfg, const char *target, struct ovl_loc *loc);

@@ -208,6 +208,18 @@ static int create_obj(struct ovl_config *cfg, struct ovl_loc *loc, const struct 
         return fd;
 }
 
+int ovl_prepare_create(struct ovl_config *cfg, struct ovl_loc *loc)
+{
+        if (loc->layer >= 0) {
+                return -EEXIST;
+        }
+        int r = prepare(cfg, loc);
+        if (r == 0 && upper_whiteout(loc->m, loc->rel)) {
+                r = ovl_sys_unlinkat(upper_fd(loc->m), loc->rel, 0);
+        }
+        return r;
+}
+
 int ovl_create(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode)
 {
         struct newobj o = {.kind = K_FILE, .flags = flags, .mode = mode};

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/un.h>
 
 /* The answer for a call whose target lies inside an overlay. */
 static int done(const char *call, const char *path, int k, struct ovl_loc *loc, int r)
@@ -536,23 +535,3 @@ OVL_EXPORT int utimensat(int fd, const char *p, const struct timespec t[2], int 
             ovl_utimens(cfg, &loc, t));
 }
 #pragma GCC diagnostic pop
-
-/* A socket bound inside an overlay: not supported yet (it would need its
- * file made in the upper); refused rather than created in a layer. */
-OVL_EXPORT int bind(int s, const struct sockaddr *addr, socklen_t len)
-{
-        const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
-        size_t off = offsetof(struct sockaddr_un, sun_path);
-        size_t max = len > off ? len - off : 0;
-        if (addr && addr->sa_family == AF_UNIX && max > 0 && un->sun_path[0]) {
-                char p[sizeof(un->sun_path) + 1];
-                size_t n = strnlen(un->sun_path, max < sizeof(un->sun_path) ? max
-                                                                           : sizeof(un->sun_path));
-                memcpy(p, un->sun_path, n);
-                p[n] = '\0';
-                if (tmpl_inside(p)) {
-                        return (int)ovl_ret(-EROFS);
-                }
-        }
-        return REAL(bind)(s, addr, len);
-}
