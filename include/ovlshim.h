@@ -203,6 +203,8 @@ struct ovl_exec_info {
 
 /* Look at the file an exec of (dirfd, path) would run. 0 or -errno. */
 int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info);
+/* The same for a file already open for reading. */
+int ovl_exec_probe_fd(int fd, struct ovl_exec_info *info);
 /* Why a kind of program escapes the shim, for messages. */
 const char *ovl_exec_why(int kind);
 

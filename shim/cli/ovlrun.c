@@ -837,80 +837,38 @@ static char *lookup(const char *cmd, int *err)
         }
 }
 
-/* Would `path` run without the shim (statically linked, or a secure exec
- * for which the loader drops LD_PRELOAD)? NULL if not, else why. */
+/* Would `path` run without the shim (statically linked, set-id, another
+ * loader)? NULL if not, else why. The file is opened through the shim, which
+ * this process has loaded, so a program under MERGED is looked at where it
+ * really lives; the ELF and #! reading is the core's, as the shim's own exec
+ * policy uses it. */
 static const char *bypasses_shim(const char *path, int depth)
 {
-        struct stat st;
-        if (stat(path, &st) < 0) {
-                return NULL; /* execve will say why */
-        }
-        struct statvfs vfs;
-        bool nosuid = statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID);
-        if (!nosuid &&
-            (((st.st_mode & S_ISUID) && st.st_uid != getuid()) ||
-             ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getgid()))) {
-                return "set-user-ID or set-group-ID: the loader would ignore LD_PRELOAD";
-        }
-        if (!nosuid && getuid() != 0 && getxattr(path, "security.capability", NULL, 0) > 0) {
-                return "has file capabilities: the loader would ignore LD_PRELOAD";
-        }
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
+                return NULL; /* execve will say why */
+        }
+        struct ovl_exec_info info;
+        int r = ovl_exec_probe_fd(fd, &info);
+        close(fd);
+        if (r < 0 || info.kind == OVL_EXEC_OK) {
                 return NULL;
         }
-        unsigned char buf[256];
-        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-        const char *why = "neither an ELF file nor a #! script: cannot tell whether it "
-                          "would bypass the shim";
-        if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
-                buf[n] = '\0';
-                char *s = (char *)buf + 2;
-                s += strspn(s, " \t");
-                s[strcspn(s, " \t\n")] = '\0';
-                if (!*s) {
-                        why = NULL;
-                } else if (depth >= MAX_INTERP_DEPTH) {
-                        why = "too many levels of #! interpreters";
-                } else if ((why = bypasses_shim(s, depth + 1)) != NULL) {
-                        static char msg[PATH_MAX + 256];
-                        char inner[256];
-                        snprintf(inner, sizeof(inner), "%s", why);
-                        snprintf(msg, sizeof(msg), "its interpreter %s: %s", s, inner);
-                        why = msg;
-                }
-        } else if (n >= EI_NIDENT && !memcmp(buf, ELFMAG, SELFMAG)) {
-                why = "statically linked: it would bypass the shim";
-                uint64_t phoff = 0;
-                unsigned phnum = 0, phentsize = 0;
-                if (buf[EI_CLASS] == ELFCLASS64 && (size_t)n >= sizeof(Elf64_Ehdr)) {
-                        Elf64_Ehdr eh;
-                        memcpy(&eh, buf, sizeof(eh));
-                        phoff = eh.e_phoff;
-                        phnum = eh.e_phnum;
-                        phentsize = eh.e_phentsize;
-                } else if (buf[EI_CLASS] == ELFCLASS32 && (size_t)n >= sizeof(Elf32_Ehdr)) {
-                        Elf32_Ehdr eh;
-                        memcpy(&eh, buf, sizeof(eh));
-                        phoff = eh.e_phoff;
-                        phnum = eh.e_phnum;
-                        phentsize = eh.e_phentsize;
-                }
-                for (unsigned i = 0; i < phnum && phentsize >= sizeof(uint32_t); i++) {
-                        uint32_t type; /* p_type comes first in both classes */
-                        if (pread(fd, &type, sizeof(type),
-                                  (off_t)(phoff + (uint64_t)i * phentsize)) !=
-                            (ssize_t)sizeof(type)) {
-                                break;
-                        }
-                        if (type == PT_INTERP) {
-                                why = NULL;
-                                break;
-                        }
-                }
+        if (info.kind != OVL_EXEC_SCRIPT) {
+                return ovl_exec_why(info.kind);
         }
-        close(fd);
-        return why;
+        if (depth >= MAX_INTERP_DEPTH) {
+                return "too many levels of #! interpreters";
+        }
+        const char *why = bypasses_shim(info.interp, depth + 1);
+        if (!why) {
+                return NULL;
+        }
+        static char msg[PATH_MAX + 512];
+        char inner[256];
+        snprintf(inner, sizeof(inner), "%s", why); /* why may be msg itself */
+        snprintf(msg, sizeof(msg), "its interpreter %.255s: %s", info.interp, inner);
+        return msg;
 }
 
 static int exec_mode(int argc, char **argv)

@@ -8,6 +8,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #if defined(__x86_64__)
 #define OUR_MACHINE EM_X86_64
@@ -104,9 +106,14 @@ static int probe_elf(int fd, const unsigned char *buf, ssize_t n)
         return OVL_EXEC_STATIC;
 }
 
-/* Would the loader run this file in secure mode (and ignore LD_PRELOAD)? */
+/* Would the loader run this file in secure mode (and ignore LD_PRELOAD)? Not
+ * on a nosuid mount, where set-id bits and capabilities do nothing. */
 static bool secure_exec(int fd, const struct stat *st)
 {
+        struct statfs sfs;
+        if (ovl_sys6(SYS_fstatfs, fd, (long)&sfs, 0, 0, 0, 0) == 0 && (sfs.f_flags & ST_NOSUID)) {
+                return false;
+        }
         uid_t uid = (uid_t)ovl_sys6(SYS_getuid, 0, 0, 0, 0, 0, 0);
         gid_t gid = (gid_t)ovl_sys6(SYS_getgid, 0, 0, 0, 0, 0, 0);
         if ((st->st_mode & S_ISUID) && st->st_uid != uid) {
@@ -118,13 +125,9 @@ static bool secure_exec(int fd, const struct stat *st)
         return uid != 0 && ovl_sys_fgetxattr(fd, "security.capability", NULL, 0) > 0;
 }
 
-int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info)
+int ovl_exec_probe_fd(int fd, struct ovl_exec_info *info)
 {
         memset(info, 0, sizeof(*info));
-        int fd = ovl_sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
-        if (fd < 0) {
-                return fd;
-        }
         unsigned char buf[256];
         ssize_t n = ovl_sys6(SYS_pread64, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
         struct stat st;
@@ -136,6 +139,16 @@ int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info)
         } else if (r == 0) {
                 info->kind = OVL_EXEC_OK; /* ENOEXEC: the caller's shell fallback */
         }
+        return r;
+}
+
+int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info)
+{
+        int fd = ovl_sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0) {
+                return fd;
+        }
+        int r = ovl_exec_probe_fd(fd, info);
         ovl_sys_close(fd);
         return r;
 }
