@@ -22,14 +22,20 @@ UNIT_SRC    := $(wildcard tests/unit/*.c)
 LIB    := $(BUILD)/libovlshim.so
 OVLRUN := $(BUILD)/ovlrun
 UNIT   := $(BUILD)/unit-tests
+# ovl, the layer tools: shim/cli/ovl.c and shim/cli/ovl_*.c on the core
+OVL     := $(BUILD)/ovl
+OVL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard shim/cli/ovl.c shim/cli/ovl_*.c))
+OVL_LIBS := -larchive -ljansson -lcrypto
 
 DEB_PKGS := build-essential libcriterion-dev uthash-dev python3 attr acl strace \
-            clang clang-format cppcheck valgrind git sqlite3 rsync perl tar
+            clang clang-format cppcheck valgrind git sqlite3 rsync perl tar nodejs \
+            libarchive-dev libjansson-dev libssl-dev \
+            podman buildah skopeo umoci
 
 .PHONY: all test unit integration demo deps install clean sanitize fuzz fuzz-regress bench \
         format format-check cppcheck symbols-check lint
 
-all: $(LIB) $(OVLRUN)
+all: $(LIB) $(OVLRUN) $(OVL)
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h shim/core/*.h shim/preload/*.h shim/preload/*.def)
 	@mkdir -p $(dir $@)
@@ -41,6 +47,10 @@ $(LIB): $(CORE_OBJ) $(PRELOAD_OBJ)
 
 $(OVLRUN): $(BUILD)/shim/cli/ovlrun.o $(CORE_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) -lpthread
+
+$(OVL_OBJ): shim/cli/ovl.h
+$(OVL): $(OVL_OBJ) $(CORE_OBJ)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(OVL_LIBS) -lpthread
 
 $(UNIT): $(UNIT_SRC) $(CORE_OBJ)
 	$(CC) $(CFLAGS_ALL) -fvisibility=default -o $@ $(UNIT_SRC) $(CORE_OBJ) \
@@ -99,7 +109,7 @@ format-check:
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -Iinclude -Ishim/core \
-	  -D__x86_64__ -D_GNU_SOURCE shim
+	  -D__x86_64__ -D_GNU_SOURCE -D__CPPCHECK__ shim
 
 lint: format-check cppcheck
 
@@ -109,6 +119,8 @@ install: all
 	           $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/ovlshim/libovlshim.so
 	install -m 0755 $(OVLRUN) $(DESTDIR)$(PREFIX)/bin/ovlrun
+	install -m 0755 $(OVL) $(DESTDIR)$(PREFIX)/bin/ovl
+	install -m 0644 man/ovl.1 $(DESTDIR)$(PREFIX)/share/man/man1/ovl.1
 	install -m 0644 man/ovlrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/ovlrun.1
 	install -m 0644 man/libovlshim.7 $(DESTDIR)$(PREFIX)/share/man/man7/libovlshim.7
 

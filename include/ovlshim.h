@@ -21,10 +21,10 @@ enum ovl_whiteout_mode { OVL_WH_AUTO = 0, OVL_WH_CHARDEV, OVL_WH_OCI };
 /* One layer directory. layers[0] of a mount is the upper (path NULL when the
  * overlay is read-only), layers[1..nlayers-1] are the lowers, top first. */
 struct ovl_layer {
-        char *path;  /* canonical absolute path, no trailing slash */
-        size_t len;  /* strlen(path) */
-        int fd;      /* O_PATH fd on the root, opened lazily; -1 until then */
-        dev_t dev;   /* of the root, filled by ovl_config_check */
+        char *path; /* canonical absolute path, no trailing slash */
+        size_t len; /* strlen(path) */
+        int fd;     /* O_PATH fd on the root, opened lazily; -1 until then */
+        dev_t dev;  /* of the root, filled by ovl_config_check */
         ino_t ino;
 };
 
@@ -102,9 +102,9 @@ struct ovl_loc {
 };
 
 /* Resolution flags */
-#define OVL_R_NOFOLLOW 0x1  /* do not follow a final symlink */
-#define OVL_R_PARENT 0x2    /* the final name may be missing (creation) */
-#define OVL_R_EMPTY 0x4     /* "" means the dirfd itself (AT_EMPTY_PATH) */
+#define OVL_R_NOFOLLOW 0x1 /* do not follow a final symlink */
+#define OVL_R_PARENT 0x2   /* the final name may be missing (creation) */
+#define OVL_R_EMPTY 0x4    /* "" means the dirfd itself (AT_EMPTY_PATH) */
 
 /* Outcome of ovl_resolve */
 #define OVL_PASS 0 /* nothing to do with any overlay: use the caller's args */

@@ -34,8 +34,7 @@ static int copy_plain(int src, int dst, off_t off, off_t end)
 {
         char buf[65536];
         while (off < end) {
-                size_t want = (size_t)(end - off) < sizeof(buf) ? (size_t)(end - off)
-                                                                 : sizeof(buf);
+                size_t want = (size_t)(end - off) < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
                 ssize_t r = ovl_sys6(SYS_pread64, src, (long)buf, (long)want, off, 0, 0);
                 if (r <= 0) {
                         return r < 0 ? (int)r : -EIO;
@@ -53,8 +52,8 @@ static int copy_range(int src, int dst, off_t off, off_t end)
 {
         while (off < end) {
                 loff_t in = off, out = off;
-                ssize_t r = ovl_sys6(SYS_copy_file_range, src, (long)&in, dst, (long)&out,
-                                     end - off, 0);
+                ssize_t r =
+                    ovl_sys6(SYS_copy_file_range, src, (long)&in, dst, (long)&out, end - off, 0);
                 if (r == -EXDEV || r == -EINVAL || r == -ENOSYS || r == -EOPNOTSUPP) {
                         return copy_plain(src, dst, off, end);
                 }
@@ -150,8 +149,7 @@ static int open_lower(int lfd, const char *rel)
         return fd;
 }
 
-static int build_file(struct ovl_mount *m, const struct ovl_loc *loc, const char *tmp,
-                      bool data)
+static int build_file(struct ovl_mount *m, const struct ovl_loc *loc, const char *tmp, bool data)
 {
         int lfd = ovl_layer_fd(&m->layers[loc->layer]);
         int wfd = ovl_layer_fd(&m->work);
@@ -340,9 +338,9 @@ int ovl_upper_dir(struct ovl_config *cfg, struct ovl_mount *m, const char *rel)
         if (r == 0) {
                 r = ovl_resolve(cfg, NULL, p, OVL_R_NOFOLLOW, loc);
                 r = r != OVL_IN || loc->layer < 0 ? -ENOENT
-                    : !S_ISDIR(loc->st.st_mode)  ? -ENOTDIR
-                    : loc->layer == 0           ? 0
-                                                : copy_one(m, loc, false);
+                    : !S_ISDIR(loc->st.st_mode)   ? -ENOTDIR
+                    : loc->layer == 0             ? 0
+                                                  : copy_one(m, loc, false);
         }
         free(loc);
         return r;

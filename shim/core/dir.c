@@ -61,8 +61,7 @@ static int may_change_parent(struct ovl_config *cfg, struct ovl_mount *m, const 
         struct ovl_loc *p = malloc(sizeof(*p));
         int r = p ? resolve_rel(cfg, m, parent, p) : -ENOMEM;
         if (r == 0) {
-                r = ovl_sys_faccessat(ovl_loc_fd(p), ovl_loc_relpath(p), W_OK | X_OK,
-                                      AT_EACCESS);
+                r = ovl_sys_faccessat(ovl_loc_fd(p), ovl_loc_relpath(p), W_OK | X_OK, AT_EACCESS);
                 if (r == -EROFS && p->layer > 0) {
                         r = 0; /* a lower on a read-only fs: the upper decides */
                 }
@@ -132,7 +131,7 @@ enum kind { K_FILE, K_DIR, K_NODE, K_LINK, K_HARD };
 
 struct newobj {
         enum kind kind;
-        int flags;          /* K_FILE */
+        int flags; /* K_FILE */
         mode_t mode;
         dev_t dev;          /* K_NODE */
         const char *target; /* K_LINK: the link text; K_HARD: the upper source */
@@ -282,8 +281,9 @@ static int whiteout_at(struct ovl_mount *m, const char *rel, bool upper_dir)
         if (fmt == OVL_WH_OCI) {
                 char wh[PATH_MAX];
                 int r = oci_marker(rel, wh);
-                int fd = r < 0 ? r : ovl_sys_openat(upper_fd(m), wh, O_WRONLY | O_CREAT |
-                                                                        O_CLOEXEC, 0600);
+                int fd =
+                    r < 0 ? r
+                          : ovl_sys_openat(upper_fd(m), wh, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
                 return fd < 0 ? fd : ovl_sys_close(fd);
         }
         char tmp[64];
@@ -483,8 +483,7 @@ static bool parent_merged(struct ovl_config *cfg, const struct ovl_loc *loc)
         return merged;
 }
 
-static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b,
-                     unsigned flags)
+static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, unsigned flags)
 {
         struct ovl_mount *m = a->m;
         bool dir = S_ISDIR(a->st.st_mode);

@@ -73,8 +73,7 @@ static bool our_loader(int fd, const Elf64_Phdr *ph)
 {
         char interp[PATH_MAX];
         size_t n = ph->p_filesz < sizeof(interp) - 1 ? ph->p_filesz : sizeof(interp) - 1;
-        if (ovl_sys6(SYS_pread64, fd, (long)interp, (long)n, (long)ph->p_offset, 0, 0) !=
-            (long)n) {
+        if (ovl_sys6(SYS_pread64, fd, (long)interp, (long)n, (long)ph->p_offset, 0, 0) != (long)n) {
                 return false;
         }
         interp[n] = '\0';

@@ -127,8 +127,8 @@ void ovl_private_move(struct ovl_config *cfg, int fd)
         }
         int hi = ovl_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
         int expected = fd;
-        if (hi >= 0 && !__atomic_compare_exchange_n(&l->fd, &expected, hi, false,
-                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        if (hi >= 0 && !__atomic_compare_exchange_n(&l->fd, &expected, hi, false, __ATOMIC_ACQ_REL,
+                                                    __ATOMIC_ACQUIRE)) {
                 ovl_sys_close(hi);
         } else if (hi < 0) {
                 ovl_layer_fd_lost(l, fd);

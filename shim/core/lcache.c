@@ -31,8 +31,8 @@ struct lent {
         const char *name;
         struct lstat *st; /* filled on first need, published atomically */
         unsigned char type;
-        bool oci_wh;     /* a `.wh.NAME` stands beside it */
-        bool real;       /* the name itself exists in the layer */
+        bool oci_wh; /* a `.wh.NAME` stands beside it */
+        bool real;   /* the name itself exists in the layer */
 };
 
 struct ldir {
@@ -168,8 +168,8 @@ static size_t count_and_fill(struct ldir *d, int dfd, char *buf, size_t bufsz, b
 /* Read the directory twice: once to size the table, once to fill it. */
 static void fill(struct ldir *d, int lfd)
 {
-        int dfd = ovl_sys_openat(lfd, d->rel[0] ? d->rel : ".",
-                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int dfd =
+            ovl_sys_openat(lfd, d->rel[0] ? d->rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 d->unreadable = true;
                 return;

@@ -17,10 +17,10 @@ struct walk {
         struct ovl_loc *loc; /* the current directory while walking */
         int flags;
         int links;
-        bool in;                     /* inside loc->m; else at loc->real */
-        bool must_dir;               /* a trailing slash: the end must be a dir */
-        char todo[PATH_MAX];         /* what is left to walk */
-        char tmp[PATH_MAX];          /* scratch for symlink targets */
+        bool in;             /* inside loc->m; else at loc->real */
+        bool must_dir;       /* a trailing slash: the end must be a dir */
+        char todo[PATH_MAX]; /* what is left to walk */
+        char tmp[PATH_MAX];  /* scratch for symlink targets */
         unsigned short cstack[OVL_MAX_LOWER + 1];
 };
 
@@ -78,8 +78,7 @@ struct child {
 };
 
 /* Add layer i to the child's stack; false when the merge ends there. */
-static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat *st,
-                      const char *rp)
+static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat *st, const char *rp)
 {
         w->cstack[c->nstack++] = (unsigned short)i;
         if (i > 0 && c->top_lower < 0) {

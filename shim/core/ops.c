@@ -33,8 +33,7 @@ static int open_tmpfile(struct ovl_config *cfg, struct ovl_loc *loc, int flags, 
         if (r < 0) {
                 return r;
         }
-        return ovl_sys_openat(ovl_layer_fd(&loc->m->layers[0]), ovl_loc_relpath(loc), flags,
-                              mode);
+        return ovl_sys_openat(ovl_layer_fd(&loc->m->layers[0]), ovl_loc_relpath(loc), flags, mode);
 }
 
 static int open_real(struct ovl_loc *loc, int flags, mode_t mode)

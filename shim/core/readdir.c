@@ -16,13 +16,13 @@
 struct ent {
         UT_hash_handle hh;
         ino_t ino;
-        ino_t lower_ino;     /* for an upper dir: its topmost lower dir's ino */
+        ino_t lower_ino; /* for an upper dir: its topmost lower dir's ino */
         unsigned char type;
-        bool hidden;         /* whited out */
+        bool hidden; /* whited out */
         bool has_lower;
-        bool merge_ended;    /* a non-directory below ends a dir's merge */
+        bool merge_ended; /* a non-directory below ends a dir's merge */
         bool in_bottom;
-        int k;               /* index in the stack of its topmost layer */
+        int k; /* index in the stack of its topmost layer */
         long seq;
         long bottom_seq;
         char name[];
@@ -31,10 +31,10 @@ struct ent {
 struct merge {
         struct ent *head;
         const struct ovl_loc *loc;
-        int k;       /* layer being read, as an index in loc->stack */
+        int k; /* layer being read, as an index in loc->stack */
         long seq;
-        int fd;      /* root fd of that layer */
-        char **wh;   /* `.wh.X` targets seen in this layer */
+        int fd;    /* root fd of that layer */
+        char **wh; /* `.wh.X` targets seen in this layer */
         size_t nwh, capwh;
 };
 
@@ -179,8 +179,8 @@ static int read_layer(struct merge *mg, bool bottom)
         if (mg->fd < 0) {
                 return mg->fd;
         }
-        int dfd = ovl_sys_openat(mg->fd, ovl_loc_relpath(mg->loc),
-                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int dfd =
+            ovl_sys_openat(mg->fd, ovl_loc_relpath(mg->loc), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 return dfd;
         }
@@ -214,6 +214,7 @@ static void fix_upper_dirs(struct merge *mg)
         HASH_ITER(hh, mg->head, e, tmp)
         {
                 char rp[PATH_MAX];
+                /* cppcheck-suppress uninitvar ; set by HASH_ITER */
                 if (e->k == 0 && e->has_lower && child_path(loc, e->name, rp) == 0 &&
                     ovl_marker_opaque(ufd, rp) == 0) {
                         e->ino = e->lower_ino;
@@ -263,6 +264,7 @@ static int build(struct merge *mg, ino_t dot, ino_t dotdot, struct ovl_dirlist *
         struct ent *e, *tmp;
         HASH_ITER(hh, mg->head, e, tmp)
         {
+                /* cppcheck-suppress uninitvar ; set by HASH_ITER */
                 if (!e->hidden && v) {
                         v[k++] = e;
                         bytes += rec_size(strlen(e->name));

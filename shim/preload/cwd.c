@@ -84,8 +84,8 @@ static int mkdir_p(char *p)
                 *s = '\0';
                 int r = ovl_sys_mkdirat(AT_FDCWD, p, 0700);
                 struct stat st;
-                if (r == -EEXIST && (ovl_sys_lstatat(AT_FDCWD, p, &st) < 0 ||
-                                     !S_ISDIR(st.st_mode))) {
+                if (r == -EEXIST &&
+                    (ovl_sys_lstatat(AT_FDCWD, p, &st) < 0 || !S_ISDIR(st.st_mode))) {
                         r = -ENOTDIR;
                 } else if (r == -EEXIST) {
                         r = 0;
@@ -142,8 +142,8 @@ static int enter_shadow(struct ovl_loc *loc)
         char p[PATH_MAX];
         int r = shadow_root(loc->m, p, sizeof(p));
         size_t l = strlen(p);
-        if (r == 0 && loc->rel[0] && snprintf(p + l, sizeof(p) - l, "/%s", loc->rel) >=
-                                              (int)(sizeof(p) - l)) {
+        if (r == 0 && loc->rel[0] &&
+            snprintf(p + l, sizeof(p) - l, "/%s", loc->rel) >= (int)(sizeof(p) - l)) {
                 r = -ENAMETOOLONG;
         }
         if (r == 0) {

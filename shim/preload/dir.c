@@ -337,8 +337,7 @@ OVL_EXPORT int scandir64(const char *path, struct dirent64 ***out,
         if (!in_overlay(AT_FDCWD, path)) {
                 return REAL(scandir64)(path, out, filter, cmp);
         }
-        return scan_at(AT_FDCWD, path, (struct dirent ***)out, (scan_filter)filter,
-                       (scan_cmp)cmp);
+        return scan_at(AT_FDCWD, path, (struct dirent ***)out, (scan_filter)filter, (scan_cmp)cmp);
 }
 
 OVL_EXPORT int scandirat(int dirfd, const char *path, struct dirent ***out, scan_filter filter,
@@ -357,8 +356,7 @@ OVL_EXPORT int scandirat64(int dirfd, const char *path, struct dirent64 ***out,
         if (!in_overlay(dirfd, path)) {
                 return REAL(scandirat64)(dirfd, path, out, filter, cmp);
         }
-        return scan_at(dirfd, path, (struct dirent ***)out, (scan_filter)filter,
-                       (scan_cmp)cmp);
+        return scan_at(dirfd, path, (struct dirent ***)out, (scan_filter)filter, (scan_cmp)cmp);
 }
 
 /* --- glob: glibc's own, reading directories through our functions -------------- */
@@ -388,17 +386,16 @@ static int glob_lstat(const char *path, void *st)
         return lstat(path, st);
 }
 
-#define GLOB_ALT(g)                                                                          \
-        do {                                                                                 \
-                (g)->gl_opendir = glob_opendir;                                              \
-                (g)->gl_readdir = (__typeof__((g)->gl_readdir))glob_readdir;                 \
-                (g)->gl_closedir = glob_closedir;                                            \
-                (g)->gl_stat = (__typeof__((g)->gl_stat))glob_stat;                          \
-                (g)->gl_lstat = (__typeof__((g)->gl_lstat))glob_lstat;                       \
+#define GLOB_ALT(g)                                                                                \
+        do {                                                                                       \
+                (g)->gl_opendir = glob_opendir;                                                    \
+                (g)->gl_readdir = (__typeof__((g)->gl_readdir))glob_readdir;                       \
+                (g)->gl_closedir = glob_closedir;                                                  \
+                (g)->gl_stat = (__typeof__((g)->gl_stat))glob_stat;                                \
+                (g)->gl_lstat = (__typeof__((g)->gl_lstat))glob_lstat;                             \
         } while (0)
 
-OVL_EXPORT int glob(const char *pattern, int flags, int (*errfunc)(const char *, int),
-                    glob_t *g)
+OVL_EXPORT int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g)
 {
         if (!ovl_active() || (flags & GLOB_ALTDIRFUNC)) {
                 return REAL(glob)(pattern, flags, errfunc, g);

@@ -47,8 +47,8 @@ static int policy_of(const char *v, int dflt)
         if (!v) {
                 return dflt;
         }
-        return !strcmp(v, "refuse") ? POLICY_REFUSE
-               : !strcmp(v, "warn") ? POLICY_WARN
+        return !strcmp(v, "refuse")  ? POLICY_REFUSE
+               : !strcmp(v, "warn")  ? POLICY_WARN
                : !strcmp(v, "quiet") ? POLICY_QUIET
                                      : dflt;
 }
@@ -65,8 +65,8 @@ void ovl_exec_init(struct ovl_config *cfg, const char *conf)
         }
         snprintf(conf_path, sizeof(conf_path), "%s", conf);
         find_protected(cfg);
-        policy = policy_of(getenv("OVL_EXEC_POLICY"),
-                           protected_dir[0] ? POLICY_REFUSE : POLICY_WARN);
+        policy =
+            policy_of(getenv("OVL_EXEC_POLICY"), protected_dir[0] ? POLICY_REFUSE : POLICY_WARN);
         const char *np = getenv("OVL_NO_PROPAGATE");
         propagate = !(np && *np && strcmp(np, "0"));
 }
@@ -198,11 +198,11 @@ static int apply_policy(const char *path, int kind, int pol)
 }
 
 struct plan {
-        char path[PATH_MAX];       /* what to hand to the kernel */
+        char path[PATH_MAX]; /* what to hand to the kernel */
         char interp[MAX_SCRIPT_DEPTH][256];
         char arg[MAX_SCRIPT_DEPTH][256];
         char script[MAX_SCRIPT_DEPTH][PATH_MAX];
-        int depth;                 /* interpreters put in front of argv */
+        int depth; /* interpreters put in front of argv */
         int policy;
         bool has_arg[MAX_SCRIPT_DEPTH];
 };
@@ -399,21 +399,21 @@ OVL_EXPORT int execvp(const char *file, char *const argv[])
         return execvpe(file, argv, environ);
 }
 
-#define VARARGS_ARGV(first, ap, args, extra)                                                 \
-        size_t na = 1;                                                                       \
-        va_list ap;                                                                          \
-        va_start(ap, first);                                                                 \
-        while (va_arg(ap, char *)) {                                                         \
-                na++;                                                                        \
-        }                                                                                    \
-        va_end(ap);                                                                          \
-        char *args[na + 1];                                                                  \
-        va_start(ap, first);                                                                 \
-        args[0] = (char *)(first);                                                           \
-        for (size_t i = 1; i <= na; i++) {                                                   \
-                args[i] = va_arg(ap, char *);                                                \
-        }                                                                                    \
-        extra;                                                                               \
+#define VARARGS_ARGV(first, ap, args, extra)                                                       \
+        size_t na = 1;                                                                             \
+        va_list ap;                                                                                \
+        va_start(ap, first);                                                                       \
+        while (va_arg(ap, char *)) {                                                               \
+                na++;                                                                              \
+        }                                                                                          \
+        va_end(ap);                                                                                \
+        char *args[na + 1];                                                                        \
+        va_start(ap, first);                                                                       \
+        args[0] = (char *)(first);                                                                 \
+        for (size_t i = 1; i <= na; i++) {                                                         \
+                args[i] = va_arg(ap, char *);                                                      \
+        }                                                                                          \
+        extra;                                                                                     \
         va_end(ap)
 
 OVL_EXPORT int execl(const char *path, const char *arg, ...)
@@ -454,8 +454,7 @@ static int spawn_at(pid_t *pid, const char *path, const posix_spawn_file_actions
 }
 
 OVL_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-                           const posix_spawnattr_t *attr, char *const argv[],
-                           char *const envp[])
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
         if (!ovl_active()) {
                 return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
@@ -471,8 +470,7 @@ static bool executable(const char *cand)
 }
 
 OVL_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                            const posix_spawnattr_t *attr, char *const argv[],
-                            char *const envp[])
+                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
         if (!ovl_active() || !*file || strchr(file, '/')) {
                 return ovl_active() ? spawn_at(pid, file, fa, attr, argv, envp)

@@ -39,16 +39,16 @@ static int real_of(const char *path, char *out, bool fs_of_upper)
         return n < PATH_MAX ? 1 : -ENAMETOOLONG;
 }
 
-#define ON_REAL(path, upper, call, fail)                                                     \
-        do {                                                                                 \
-                char rp[PATH_MAX];                                                           \
-                int k = real_of(path, rp, upper);                                            \
-                if (k < 0) {                                                                 \
-                        errno = -k;                                                          \
-                        return fail;                                                         \
-                }                                                                            \
-                const char *use = k ? rp : (path);                                           \
-                return call;                                                                 \
+#define ON_REAL(path, upper, call, fail)                                                           \
+        do {                                                                                       \
+                char rp[PATH_MAX];                                                                 \
+                int k = real_of(path, rp, upper);                                                  \
+                if (k < 0) {                                                                       \
+                        errno = -k;                                                                \
+                        return fail;                                                               \
+                }                                                                                  \
+                const char *use = k ? rp : (path);                                                 \
+                return call;                                                                       \
         } while (0)
 
 /* statfs of MERGED: the upper's counts, with the overlay's magic (rule 60). */
@@ -110,8 +110,9 @@ static int sock_addr(struct ovl_loc *loc, int layer, struct sockaddr_un *un, int
         memcpy(parent, loc->rel, pl);
         parent[pl] = '\0';
         int lfd = ovl_layer_fd(&loc->m->layers[layer]);
-        *dfd = lfd < 0 ? lfd
-                       : ovl_sys_openat(lfd, pl ? parent : ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        *dfd = lfd < 0
+                   ? lfd
+                   : ovl_sys_openat(lfd, pl ? parent : ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
         if (*dfd < 0) {
                 return *dfd;
         }
@@ -139,8 +140,9 @@ static int sock_call(int s, const struct sockaddr *addr, socklen_t len, bool bin
 {
         char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
         struct ovl_loc loc;
-        int k = unix_path(addr, len, path) ? ovl_at(AT_FDCWD, path, bind_it ? OVL_R_NOFOLLOW : 0, &loc)
-                                           : OVL_PASS;
+        int k = unix_path(addr, len, path)
+                    ? ovl_at(AT_FDCWD, path, bind_it ? OVL_R_NOFOLLOW : 0, &loc)
+                    : OVL_PASS;
         if (k == OVL_PASS || k == OVL_OUT) {
                 return bind_it ? REAL(bind)(s, addr, len) : REAL(connect)(s, addr, len);
         }

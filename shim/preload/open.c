@@ -4,13 +4,13 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define OPEN_MODE(flags, mode)                                                               \
-        mode_t mode = 0;                                                                     \
-        if (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE) {                     \
-                va_list ap;                                                                  \
-                va_start(ap, flags);                                                         \
-                mode = (mode_t)va_arg(ap, int);                                              \
-                va_end(ap);                                                                  \
+#define OPEN_MODE(flags, mode)                                                                     \
+        mode_t mode = 0;                                                                           \
+        if (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE) {                               \
+                va_list ap;                                                                        \
+                va_start(ap, flags);                                                               \
+                mode = (mode_t)va_arg(ap, int);                                                    \
+                va_end(ap);                                                                        \
         }
 
 /* O_NOFOLLOW, and O_CREAT|O_EXCL, do not follow a final symlink. */
@@ -31,14 +31,14 @@ static int open_done(int k, struct ovl_loc *loc, const char *call, const char *p
         return (int)ovl_ret(r);
 }
 
-#define OPEN_AT(call, dirfd, path, flags, mode, pass)                                        \
-        do {                                                                                 \
-                struct ovl_loc loc;                                                          \
-                int k = ovl_at(dirfd, path, open_rflags(flags), &loc);                       \
-                if (k == OVL_PASS) {                                                         \
-                        return pass;                                                         \
-                }                                                                            \
-                return open_done(k, &loc, call, path, flags, mode);                          \
+#define OPEN_AT(call, dirfd, path, flags, mode, pass)                                              \
+        do {                                                                                       \
+                struct ovl_loc loc;                                                                \
+                int k = ovl_at(dirfd, path, open_rflags(flags), &loc);                             \
+                if (k == OVL_PASS) {                                                               \
+                        return pass;                                                               \
+                }                                                                                  \
+                return open_done(k, &loc, call, path, flags, mode);                                \
         } while (0)
 
 OVL_EXPORT int open(const char *path, int flags, ...)
@@ -72,8 +72,7 @@ OVL_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 OVL_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
         OPEN_MODE(flags, mode);
-        OPEN_AT("openat64", dirfd, path, flags, mode,
-                REAL(openat64)(dirfd, path, flags, mode));
+        OPEN_AT("openat64", dirfd, path, flags, mode, REAL(openat64)(dirfd, path, flags, mode));
 }
 
 OVL_EXPORT int __openat_2(int dirfd, const char *path, int flags)
@@ -83,8 +82,7 @@ OVL_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 
 OVL_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-        OPEN_AT("__openat64_2", dirfd, path, flags, 0,
-                REAL(__openat64_2)(dirfd, path, flags));
+        OPEN_AT("__openat64_2", dirfd, path, flags, 0, REAL(__openat64_2)(dirfd, path, flags));
 }
 
 OVL_EXPORT int creat(const char *path, mode_t mode)

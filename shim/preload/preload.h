@@ -51,7 +51,11 @@ enum ovl_sym_id {
         OVL_NSYMS
 };
 void *ovl_real(enum ovl_sym_id id);
+#ifdef __CPPCHECK__ /* cppcheck does not follow __typeof__ */
+#define REAL(name) name
+#else
 #define REAL(name) ((__typeof__(&name))ovl_real(OVL_ID_##name))
+#endif
 
 /* The config if an overlay is active (initialising on first use), else NULL.
  * NULL too while this thread is initialising (no recursion). */

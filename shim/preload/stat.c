@@ -45,8 +45,7 @@ static void fix_fd_identity(int fd, struct stat *st)
                 return;
         }
         struct ovl_loc loc;
-        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, &loc) == OVL_IN &&
-            loc.layer >= 0) {
+        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, &loc) == OVL_IN && loc.layer >= 0) {
                 struct stat ms;
                 ovl_loc_stat(&loc, &ms);
                 st->st_dev = ms.st_dev;
@@ -55,13 +54,13 @@ static void fix_fd_identity(int fd, struct stat *st)
         }
 }
 
-#define STAT_AT(call, dirfd, path, flags, st, pass)                                          \
-        do {                                                                                 \
-                int res;                                                                     \
-                if (stat_in(call, dirfd, path, flags, (struct stat *)(st), &res)) {          \
-                        return res;                                                          \
-                }                                                                            \
-                return pass;                                                                 \
+#define STAT_AT(call, dirfd, path, flags, st, pass)                                                \
+        do {                                                                                       \
+                int res;                                                                           \
+                if (stat_in(call, dirfd, path, flags, (struct stat *)(st), &res)) {                \
+                        return res;                                                                \
+                }                                                                                  \
+                return pass;                                                                       \
         } while (0)
 
 OVL_EXPORT int stat(const char *path, struct stat *st)
@@ -106,8 +105,7 @@ OVL_EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
 
 OVL_EXPORT int __lxstat(int ver, const char *path, struct stat *st)
 {
-        STAT_AT("__lxstat", AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, st,
-                REAL(__lxstat)(ver, path, st));
+        STAT_AT("__lxstat", AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, st, REAL(__lxstat)(ver, path, st));
 }
 
 OVL_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
@@ -199,8 +197,7 @@ OVL_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, stru
 
 /* --- access ------------------------------------------------------------------ */
 
-static int access_in(const char *call, int dirfd, const char *path, int mode, int flags,
-                     int *res)
+static int access_in(const char *call, int dirfd, const char *path, int mode, int flags, int *res)
 {
         struct ovl_loc loc;
         int k = ovl_at(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? OVL_R_NOFOLLOW : 0, &loc);
@@ -229,30 +226,29 @@ static int access_in(const char *call, int dirfd, const char *path, int mode, in
 OVL_EXPORT int access(const char *path, int mode)
 {
         int res;
-        return access_in("access", AT_FDCWD, path, mode, 0, &res) ? res
-                                                                   : REAL(access)(path, mode);
+        return access_in("access", AT_FDCWD, path, mode, 0, &res) ? res : REAL(access)(path, mode);
 }
 
 OVL_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
         int res;
         return access_in("faccessat", dirfd, path, mode, flags, &res)
-                       ? res
-                       : REAL(faccessat)(dirfd, path, mode, flags);
+                   ? res
+                   : REAL(faccessat)(dirfd, path, mode, flags);
 }
 
 OVL_EXPORT int euidaccess(const char *path, int mode)
 {
         int res;
         return access_in("euidaccess", AT_FDCWD, path, mode, AT_EACCESS, &res)
-                       ? res
-                       : REAL(euidaccess)(path, mode);
+                   ? res
+                   : REAL(euidaccess)(path, mode);
 }
 
 OVL_EXPORT int eaccess(const char *path, int mode)
 {
         int res;
         return access_in("eaccess", AT_FDCWD, path, mode, AT_EACCESS, &res)
-                       ? res
-                       : REAL(eaccess)(path, mode);
+                   ? res
+                   : REAL(eaccess)(path, mode);
 }

@@ -121,8 +121,8 @@ void ovl_log(const char *call, const char *path, const struct ovl_loc *loc, long
         size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
         int fd = 2;
         if (log_path) {
-                fd = ovl_sys_openat(AT_FDCWD, log_path,
-                                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                fd = ovl_sys_openat(AT_FDCWD, log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                                    0644);
         }
         if (fd >= 0) {
                 ovl_sys_write(fd, line, len);
@@ -154,7 +154,7 @@ static void add_dev(dev_t *v, int *n, dev_t d)
  * starts at "/" and comes down to MERGED one component at a time). */
 static void fill_devs(void)
 {
-        dev_t v[MAX_DEVS];
+        dev_t v[MAX_DEVS] = {0};
         int n = 0;
         for (int i = 0; i < cfg.nmounts; i++) {
                 struct ovl_mount *m = &cfg.mounts[i];
@@ -181,7 +181,7 @@ static void fill_devs(void)
                         add_dev(v, &n, st.st_dev);
                 }
         }
-        memcpy(devs, v, sizeof(v));
+        memcpy(devs, v, sizeof(v[0]) * (size_t)n);
         __atomic_store_n(&ndevs, n, __ATOMIC_RELEASE);
 }
 
@@ -250,8 +250,7 @@ static int dirfd_base(int dirfd, char *base)
                 return ovl_cwd_get(base, PATH_MAX);
         }
         struct stat st;
-        if (ovl_sys_fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) ||
-            !ovl_dev_relevant(st.st_dev)) {
+        if (ovl_sys_fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) || !ovl_dev_relevant(st.st_dev)) {
                 return -1;
         }
         char real[PATH_MAX];

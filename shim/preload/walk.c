@@ -13,7 +13,7 @@ struct walker {
         nftw_fn fn;
         int flags;
         dev_t dev;
-        int cwd;         /* FTW_CHDIR: where the walk started */
+        int cwd; /* FTW_CHDIR: where the walk started */
         size_t len;
         char path[2 * PATH_MAX];
 };
@@ -160,8 +160,8 @@ OVL_EXPORT int nftw(const char *dir, nftw_fn fn, int nopenfd, int flags)
         return in_overlay(dir) ? walk(dir, fn, flags) : REAL(nftw)(dir, fn, nopenfd, flags);
 }
 
-OVL_EXPORT int nftw64(const char *dir, int (*fn)(const char *, const struct stat64 *, int,
-                                                 struct FTW *),
+OVL_EXPORT int nftw64(const char *dir,
+                      int (*fn)(const char *, const struct stat64 *, int, struct FTW *),
                       int nopenfd, int flags)
 {
         return in_overlay(dir) ? walk(dir, (nftw_fn)fn, flags)

@@ -16,19 +16,19 @@ static int done(const char *call, const char *path, int k, struct ovl_loc *loc, 
 }
 
 /* One path: `pass` outside, `out` with real_path after a walk, else `op`. */
-#define ONE(call, dirfd, path, rf, pass, out, op)                                            \
-        do {                                                                                 \
-                struct ovl_loc loc;                                                          \
-                int k = ovl_at(dirfd, path, rf, &loc);                                       \
-                if (k == OVL_PASS) {                                                         \
-                        return pass;                                                         \
-                }                                                                            \
-                if (k == OVL_OUT) {                                                          \
-                        const char *real_path = loc.real;                                    \
-                        return out;                                                          \
-                }                                                                            \
-                struct ovl_config *cfg = ovl_active();                                       \
-                return done(call, path, k, &loc, k < 0 ? k : (op));                          \
+#define ONE(call, dirfd, path, rf, pass, out, op)                                                  \
+        do {                                                                                       \
+                struct ovl_loc loc;                                                                \
+                int k = ovl_at(dirfd, path, rf, &loc);                                             \
+                if (k == OVL_PASS) {                                                               \
+                        return pass;                                                               \
+                }                                                                                  \
+                if (k == OVL_OUT) {                                                                \
+                        const char *real_path = loc.real;                                          \
+                        return out;                                                                \
+                }                                                                                  \
+                struct ovl_config *cfg = ovl_active();                                             \
+                return done(call, path, k, &loc, k < 0 ? k : (op));                                \
         } while (0)
 
 #define NF OVL_R_NOFOLLOW
@@ -53,8 +53,7 @@ OVL_EXPORT int mkdirat(int fd, const char *p, mode_t mode)
 
 OVL_EXPORT int rmdir(const char *p)
 {
-        ONE("rmdir", AT_FDCWD, p, NF, REAL(rmdir)(p), REAL(rmdir)(real_path),
-            ovl_rmdir(cfg, &loc));
+        ONE("rmdir", AT_FDCWD, p, NF, REAL(rmdir)(p), REAL(rmdir)(real_path), ovl_rmdir(cfg, &loc));
 }
 
 OVL_EXPORT int unlink(const char *p)
@@ -196,8 +195,8 @@ OVL_EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t s, 
 
 OVL_EXPORT int removexattr(const char *p, const char *n)
 {
-        ONE("removexattr", AT_FDCWD, p, 0, REAL(removexattr)(p, n),
-            REAL(removexattr)(real_path, n), ovl_removexattr(cfg, &loc, n));
+        ONE("removexattr", AT_FDCWD, p, 0, REAL(removexattr)(p, n), REAL(removexattr)(real_path, n),
+            ovl_removexattr(cfg, &loc, n));
 }
 
 OVL_EXPORT int lremovexattr(const char *p, const char *n)
@@ -208,8 +207,8 @@ OVL_EXPORT int lremovexattr(const char *p, const char *n)
 
 OVL_EXPORT int mknod(const char *p, mode_t mode, dev_t dev)
 {
-        ONE("mknod", AT_FDCWD, p, NF, REAL(mknod)(p, mode, dev),
-            REAL(mknod)(real_path, mode, dev), ovl_mknod(cfg, &loc, mode, dev));
+        ONE("mknod", AT_FDCWD, p, NF, REAL(mknod)(p, mode, dev), REAL(mknod)(real_path, mode, dev),
+            ovl_mknod(cfg, &loc, mode, dev));
 }
 
 OVL_EXPORT int mknodat(int fd, const char *p, mode_t mode, dev_t dev)
@@ -246,8 +245,8 @@ OVL_EXPORT int mkfifoat(int fd, const char *p, mode_t mode)
 
 OVL_EXPORT int symlink(const char *target, const char *p)
 {
-        ONE("symlink", AT_FDCWD, p, NF, REAL(symlink)(target, p),
-            REAL(symlink)(target, real_path), ovl_symlink(cfg, target, &loc));
+        ONE("symlink", AT_FDCWD, p, NF, REAL(symlink)(target, p), REAL(symlink)(target, real_path),
+            ovl_symlink(cfg, target, &loc));
 }
 
 OVL_EXPORT int symlinkat(const char *target, int fd, const char *p)
@@ -332,7 +331,8 @@ OVL_EXPORT int link(const char *o, const char *n)
 
 OVL_EXPORT int linkat(int ofd, const char *o, int nfd, const char *n, int flags)
 {
-        int orf = ((flags & AT_SYMLINK_FOLLOW) ? 0 : NF) | ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
+        int orf =
+            ((flags & AT_SYMLINK_FOLLOW) ? 0 : NF) | ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
         int res;
         if (two("linkat", &ofd, &o, &nfd, &n, orf, link_op, 0, &res)) {
                 return res;
@@ -352,7 +352,7 @@ static bool tmpl_inside(const char *tmpl)
 static int tmpl_fill(char *t, int suffixlen)
 {
         static const char letters[] =
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         size_t len = strlen(t);
         if (suffixlen < 0 || len < 6 + (size_t)suffixlen ||
             memcmp(t + len - suffixlen - 6, "XXXXXX", 6)) {
@@ -390,12 +390,12 @@ static int mktemp_in(char *t, int suffixlen, int flags, bool dir)
         return -EEXIST;
 }
 
-#define TMPL(t, s, f, pass)                                                                  \
-        do {                                                                                 \
-                if (!tmpl_inside(t)) {                                                       \
-                        return pass;                                                         \
-                }                                                                            \
-                return (int)ovl_ret(mktemp_in(t, s, f, false));                              \
+#define TMPL(t, s, f, pass)                                                                        \
+        do {                                                                                       \
+                if (!tmpl_inside(t)) {                                                             \
+                        return pass;                                                               \
+                }                                                                                  \
+                return (int)ovl_ret(mktemp_in(t, s, f, false));                                    \
         } while (0)
 
 OVL_EXPORT int mkstemp(char *t)
@@ -449,19 +449,18 @@ OVL_EXPORT char *mkdtemp(char *t)
 
 /* --- fds: a change through an fd on a lower object goes to its copy-up ------------ */
 
-#define FD_OP(call, fd, pass, op)                                                            \
-        do {                                                                                 \
-                char fdv[PATH_MAX];                                                          \
-                int layer = 0;                                                               \
-                if (!ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) || layer == 0 ||            \
-                    layer == -2) {                                                           \
-                        return pass;                                                         \
-                }                                                                            \
-                struct ovl_loc loc;                                                          \
-                struct ovl_config *cfg = ovl_active();                                       \
-                int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                               \
-                int r = k < 0 ? k : (k != OVL_IN ? -ENOENT : (op));                          \
-                return done(call, fdv, k, &loc, r);                                          \
+#define FD_OP(call, fd, pass, op)                                                                  \
+        do {                                                                                       \
+                char fdv[PATH_MAX];                                                                \
+                int layer = 0;                                                                     \
+                if (!ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) || layer == 0 || layer == -2) {   \
+                        return pass;                                                               \
+                }                                                                                  \
+                struct ovl_loc loc;                                                                \
+                struct ovl_config *cfg = ovl_active();                                             \
+                int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                                     \
+                int r = k < 0 ? k : (k != OVL_IN ? -ENOENT : (op));                                \
+                return done(call, fdv, k, &loc, r);                                                \
         } while (0)
 
 OVL_EXPORT int fchmod(int fd, mode_t mode)
@@ -524,7 +523,11 @@ static int utimensat_fd(int fd, const struct timespec t[2], int flags)
 
 /* glibc declares the path nonnull, but the kernel (and futimens) pass NULL */
 #pragma GCC diagnostic push
+#ifdef __clang__
+#pragma GCC diagnostic ignored "-Wpointer-bool-conversion"
+#else
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
+#endif
 OVL_EXPORT int utimensat(int fd, const char *p, const struct timespec t[2], int flags)
 {
         if (!p) {

@@ -73,8 +73,8 @@ static ssize_t list_loc(struct ovl_loc *loc, char *list, size_t size)
         return n;
 }
 
-static bool getx_in(const char *call, const char *path, const char *name, void *val,
-                    size_t size, int rflags, ssize_t *res)
+static bool getx_in(const char *call, const char *path, const char *name, void *val, size_t size,
+                    int rflags, ssize_t *res)
 {
         struct ovl_loc loc;
         int k = ovl_at(AT_FDCWD, path, rflags, &loc);
@@ -90,8 +90,7 @@ static bool getx_in(const char *call, const char *path, const char *name, void *
         char buf[XATTR_NAME_MAX + 16];
         const char *dn = name ? disk_name(name, buf, sizeof(buf)) : NULL;
         if (r == 0) {
-                r = dn ? ovl_sys_getxattrat(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), dn, val,
-                                            size)
+                r = dn ? ovl_sys_getxattrat(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), dn, val, size)
                        : -ENODATA;
         }
         ovl_log(call, path, k < 0 ? NULL : &loc, r);
