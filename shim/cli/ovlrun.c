@@ -537,6 +537,9 @@ static void write_config(const struct plan *p)
                         continue;
                 }
                 tmp_conf = path.p;
+                /* a job may drop privileges (setpriv, su): its processes
+                 * must still read the config, which holds only paths */
+                fchmod(fd, 0644);
                 const char *s = p->text.p;
                 size_t left = p->text.len;
                 while (left > 0) {

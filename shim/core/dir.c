@@ -53,21 +53,42 @@ static int lower_positive(struct ovl_config *cfg, struct ovl_mount *m, const cha
         return r < 0 ? r : pos;
 }
 
-/* The caller may change entries of the merged parent of `rel`. */
-static int may_change_parent(struct ovl_config *cfg, struct ovl_mount *m, const char *rel)
+/* In a sticky directory only the owner of an entry or of the directory (or
+ * root) may remove or rename it (may_delete). */
+static int sticky_ok(const struct stat *dir, const struct ovl_loc *victim)
+{
+        uid_t e = ovl_sys_geteuid();
+        if (!victim || victim->layer < 0 || !(dir->st_mode & S_ISVTX) || e == 0) {
+                return 0;
+        }
+        return e == dir->st_uid || e == victim->st.st_uid ? 0 : -EPERM;
+}
+
+/* The caller may change entries of the merged parent of loc; `victim` is
+ * loc itself when an existing entry is removed or moved. */
+static int may_change_parent(struct ovl_config *cfg, const struct ovl_loc *loc,
+                             const struct ovl_loc *victim)
 {
         char parent[PATH_MAX];
-        ovl_rel_parent(rel, parent);
+        ovl_rel_parent(loc->rel, parent);
         struct ovl_loc *p = malloc(sizeof(*p));
-        int r = p ? resolve_rel(cfg, m, parent, p) : -ENOMEM;
+        int r = p ? resolve_rel(cfg, loc->m, parent, p) : -ENOMEM;
         if (r == 0) {
                 r = ovl_sys_faccessat(ovl_loc_fd(p), ovl_loc_relpath(p), W_OK | X_OK, AT_EACCESS);
                 if (r == -EROFS && p->layer > 0) {
                         r = 0; /* a lower on a read-only fs: the upper decides */
                 }
         }
+        if (r == 0) {
+                r = sticky_ok(&p->st, victim);
+        }
         free(p);
         return r;
+}
+
+static int read_only(const struct ovl_loc *loc)
+{
+        return loc->m->layers[0].path ? 0 : -EROFS;
 }
 
 /* Parent in the upper, permission checked first so a refusal leaves no copy. */
@@ -79,7 +100,7 @@ static int prepare(struct ovl_config *cfg, struct ovl_loc *loc)
         }
         int r = ovl_write_begin(m);
         if (r == 0) {
-                r = may_change_parent(cfg, m, loc->rel);
+                r = may_change_parent(cfg, loc, loc->layer >= 0 ? loc : NULL);
         }
         char parent[PATH_MAX];
         ovl_rel_parent(loc->rel, parent);
@@ -154,7 +175,11 @@ static int make_obj(const struct newobj *o, int dirfd, const char *name, int ufd
         }
 }
 
-static int create_over_whiteout(struct ovl_mount *m, const struct newobj *o, const char *rel)
+/* Build the object in WORK/work and put it in place: over a whiteout at rel
+ * (a directory by exchange), or where nothing is (a directory made opaque
+ * first, because an OCI marker beside it hid a lower one). */
+static int create_via_work(struct ovl_mount *m, const struct newobj *o, const char *rel,
+                           bool over)
 {
         char tmp[64];
         ovl_tmpname(tmp, sizeof(tmp));
@@ -167,7 +192,8 @@ static int create_over_whiteout(struct ovl_mount *m, const struct newobj *o, con
         }
         int r = o->kind == K_DIR ? ovl_set_opaque(m, wfd, tmp) : 0; /* rule 20a */
         if (r == 0) {
-                r = replace_whiteout(m, tmp, rel, o->kind == K_DIR);
+                r = over ? replace_whiteout(m, tmp, rel, o->kind == K_DIR)
+                         : ovl_sys_renameat2(wfd, tmp, upper_fd(m), rel, RENAME_NOREPLACE);
         }
         if (r < 0) {
                 ovl_sys_unlinkat(wfd, tmp, o->kind == K_DIR ? AT_REMOVEDIR : 0);
@@ -177,6 +203,14 @@ static int create_over_whiteout(struct ovl_mount *m, const struct newobj *o, con
                 return r;
         }
         return fd;
+}
+
+/* Is a `.wh.NAME` marker beside rel in the upper? */
+static bool upper_oci_marker(struct ovl_mount *m, const char *rel)
+{
+        char wh[PATH_MAX];
+        struct stat st;
+        return oci_marker(rel, wh) == 0 && ovl_sys_lstatat(upper_fd(m), wh, &st) == 0;
 }
 
 static int create_obj(struct ovl_config *cfg, struct ovl_loc *loc, const struct newobj *o)
@@ -195,14 +229,13 @@ static int create_obj(struct ovl_config *cfg, struct ovl_loc *loc, const struct 
         }
         struct ovl_mount *m = loc->m;
         if (upper_whiteout(m, loc->rel)) {
-                return create_over_whiteout(m, o, loc->rel);
+                return create_via_work(m, o, loc->rel, true);
         }
-        int fd = make_obj(o, upper_fd(m), loc->rel, upper_fd(m));
-        if (fd >= 0 && ovl_wh_format(m) == OVL_WH_OCI) {
-                drop_oci_marker(m, loc->rel);
-                if (o->kind == K_DIR && lower_positive(cfg, m, loc->rel) > 0) {
-                        ovl_set_opaque(m, upper_fd(m), loc->rel);
-                }
+        bool oci = upper_oci_marker(m, loc->rel);
+        int fd = oci && o->kind == K_DIR ? create_via_work(m, o, loc->rel, false)
+                                         : make_obj(o, upper_fd(m), loc->rel, upper_fd(m));
+        if (fd >= 0 && oci) {
+                drop_oci_marker(m, loc->rel); /* the new object hides the lower one now */
         }
         return fd;
 }
@@ -336,6 +369,9 @@ int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc)
         if (loc->layer < 0) {
                 return -ENOENT;
         }
+        if (read_only(loc) < 0) {
+                return -EROFS;
+        }
         if (S_ISDIR(loc->st.st_mode)) {
                 return -EISDIR;
         }
@@ -384,6 +420,9 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
 {
         if (loc->layer < 0) {
                 return -ENOENT;
+        }
+        if (read_only(loc) < 0) {
+                return -EROFS;
         }
         if (!S_ISDIR(loc->st.st_mode)) {
                 return -ENOTDIR;
@@ -440,6 +479,9 @@ static int rename_checks(const struct ovl_loc *a, const struct ovl_loc *b, unsig
         }
         if (a->m != b->m) {
                 return -EXDEV;
+        }
+        if (read_only(a) < 0) {
+                return -EROFS;
         }
         size_t al = strlen(a->rel);
         if (!strncmp(b->rel, a->rel, al) && b->rel[al] == '/') {

@@ -26,18 +26,44 @@ static const char *relp(const struct ovl_loc *loc)
         return ovl_loc_relpath(loc);
 }
 
+/* The order of the kernel's answers: no such object, read-only, then the
+ * caller's own permission check, and only then a copy-up. */
 static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int check, bool data)
 {
         if (loc->layer < 0) {
                 return -ENOENT;
         }
-        if (check < 0) {
-                return check;
-        }
         if (!loc->m->layers[0].path) {
                 return -EROFS;
         }
+        if (check < 0) {
+                return check;
+        }
         return ovl_copy_up(cfg, loc, data);
+}
+
+/* xattr_permission(): trusted.* needs privilege, user.* write access on a
+ * regular file or directory (a sticky dir: its owner), security.* and
+ * system.* are left to the kernel after the copy-up. */
+static int xattr_check(const struct ovl_loc *loc, const char *name)
+{
+        uid_t e = ovl_sys_geteuid();
+        if (!strncmp(name, "trusted.", 8)) {
+                return e == 0 ? 0 : -EPERM;
+        }
+        if (strncmp(name, "user.", 5)) {
+                return 0;
+        }
+        mode_t m = loc->st.st_mode;
+        if (!S_ISREG(m) && !S_ISDIR(m)) {
+                return -EPERM;
+        }
+        if (S_ISDIR(m) && (m & S_ISVTX) && e != 0 && e != loc->st.st_uid) {
+                return -EPERM;
+        }
+        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int r = ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS);
+        return r == -EROFS && loc->layer > 0 ? 0 : r;
 }
 
 int ovl_chmod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode)
@@ -138,6 +164,9 @@ int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, 
 {
         char dn[XATTR_NAME_MAX + 16];
         int r = ovl_xattr_disk_name(name, dn, sizeof(dn));
+        if (r == 0 && loc->layer >= 0) {
+                r = xattr_check(loc, name);
+        }
         r = copy_up_checked(cfg, loc, r, true);
         if (r < 0) {
                 return r;
@@ -152,6 +181,12 @@ int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *nam
 {
         char dn[XATTR_NAME_MAX + 16];
         int r = ovl_xattr_disk_name(name, dn, sizeof(dn));
+        if (loc->layer >= 0 && !loc->m->layers[0].path) {
+                return -EROFS;
+        }
+        if (r == 0 && loc->layer >= 0) {
+                r = xattr_check(loc, name);
+        }
         if (r == 0 && loc->layer > 0) { /* a missing xattr copies nothing (rule 35) */
                 int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
                 ssize_t n = ovl_sys_getxattrat(fd, relp(loc), dn, NULL, 0);
