@@ -659,23 +659,21 @@ static int open_error(const struct where *w, const char *what, const char *path,
         return fail(w, r, "%s '%s' cannot be read: %s", what, path, strerror(-r));
 }
 
-/* Access as the job will need it; ENOSYS: a kernel without faccessat2. */
-static int check_access(const struct where *w, const char *what, const char *path, bool write)
+/* Read access as the job will need it; ENOSYS: a kernel without faccessat2.
+ * An upper the process may not write is no error: a job that dropped
+ * privileges under a root ovlrun still reads the merged view, and each of
+ * its writes fails with EACCES without reaching a lower. */
+static int check_access(const struct where *w, const char *what, const char *path)
 {
         int r = ovl_sys_faccessat(AT_FDCWD, path, R_OK | X_OK, AT_EACCESS);
         if (r < 0 && r != -ENOSYS) {
                 return fail(w, r, "%s '%s' cannot be read: %s", what, path, strerror(-r));
         }
-        r = write ? ovl_sys_faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) : 0;
-        if (r < 0 && r != -ENOSYS) {
-                return fail(w, r, "%s '%s' is not writable: %s", what, path, strerror(-r));
-        }
         return 0;
 }
 
 /* realpath() without libc: the kernel's name for an open fd. */
-static int canon_dir(const struct where *w, const char *what, char **path, struct stat *st,
-                     bool write)
+static int canon_dir(const struct where *w, const char *what, char **path, struct stat *st)
 {
         int fd = ovl_sys_openat(AT_FDCWD, *path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0) {
@@ -688,7 +686,7 @@ static int canon_dir(const struct where *w, const char *what, char **path, struc
         if (r < 0) {
                 return fail(w, r, "%s '%s' cannot be read: %s", what, *path, strerror(-r));
         }
-        r = check_access(w, what, real, write);
+        r = check_access(w, what, real);
         char *dup = r < 0 ? NULL : strdup(real);
         if (r == 0 && !dup) {
                 return no_memory(w);
@@ -700,10 +698,10 @@ static int canon_dir(const struct where *w, const char *what, char **path, struc
         return r;
 }
 
-static int canon_layer(const struct where *w, const char *what, struct ovl_layer *l, bool write)
+static int canon_layer(const struct where *w, const char *what, struct ovl_layer *l)
 {
         struct stat st;
-        int r = canon_dir(w, what, &l->path, &st, write);
+        int r = canon_dir(w, what, &l->path, &st);
         if (r == 0) {
                 l->len = strlen(l->path);
                 l->dev = st.st_dev;
@@ -802,15 +800,15 @@ static int canon_merged(const struct where *w, struct ovl_mount *m)
 static int canon_mount(const struct where *w, struct ovl_mount *m)
 {
         for (int i = 1; i < m->nlayers; i++) {
-                int r = canon_layer(w, "lowerdir", &m->layers[i], false);
+                int r = canon_layer(w, "lowerdir", &m->layers[i]);
                 if (r < 0) {
                         return r;
                 }
         }
         if (m->layers[0].path) {
                 struct stat st;
-                int r = canon_layer(w, "upperdir", &m->layers[0], true);
-                r = r < 0 ? r : canon_dir(w, "workdir", &m->workdir, &st, true);
+                int r = canon_layer(w, "upperdir", &m->layers[0]);
+                r = r < 0 ? r : canon_dir(w, "workdir", &m->workdir, &st);
                 if (r < 0) {
                         return r;
                 }

@@ -178,8 +178,7 @@ static int make_obj(const struct newobj *o, int dirfd, const char *name, int ufd
 /* Build the object in WORK/work and put it in place: over a whiteout at rel
  * (a directory by exchange), or where nothing is (a directory made opaque
  * first, because an OCI marker beside it hid a lower one). */
-static int create_via_work(struct ovl_mount *m, const struct newobj *o, const char *rel,
-                           bool over)
+static int create_via_work(struct ovl_mount *m, const struct newobj *o, const char *rel, bool over)
 {
         char tmp[64];
         ovl_tmpname(tmp, sizeof(tmp));
