@@ -99,7 +99,7 @@ static int copy_data(int src, int dst, off_t size)
  * unprivileged, security.capability, user.* on a symlink) are dropped. */
 static int copy_xattrs(int sfd, const char *srel, int dfd, const char *drel)
 {
-        char *list = malloc(65536), *val = malloc(65536);
+        char *list = ovl_sys_scratch(2 * 65536), *val = list ? list + 65536 : NULL;
         ssize_t n = list && val ? ovl_sys_listxattrat(sfd, srel, list, 65536) : -ENOMEM;
         int r = n == -ENOTSUP || n == -ENODATA ? 0 : (n < 0 ? (int)n : 0);
         for (ssize_t i = 0; r == 0 && i < n; i += (ssize_t)strlen(list + i) + 1) {
@@ -116,8 +116,7 @@ static int copy_xattrs(int sfd, const char *srel, int dfd, const char *drel)
                         r = s;
                 }
         }
-        free(list);
-        free(val);
+        ovl_sys_scratch_free(list, 2 * 65536);
         return r;
 }
 
@@ -330,7 +329,7 @@ int ovl_upper_dir(struct ovl_config *cfg, struct ovl_mount *m, const char *rel)
         char parent[PATH_MAX];
         ovl_rel_parent(rel, parent);
         int r = ovl_upper_dir(cfg, m, parent);
-        struct ovl_loc *loc = r == 0 ? malloc(sizeof(*loc)) : NULL;
+        struct ovl_loc *loc = r == 0 ? ovl_sys_scratch(sizeof(*loc)) : NULL;
         char p[PATH_MAX];
         if (r == 0 && (!loc || (r = merged_path(m, rel, p)) < 0)) {
                 r = r < 0 ? r : -ENOMEM;
@@ -342,7 +341,7 @@ int ovl_upper_dir(struct ovl_config *cfg, struct ovl_mount *m, const char *rel)
                     : loc->layer == 0             ? 0
                                                   : copy_one(m, loc, false);
         }
-        free(loc);
+        ovl_sys_scratch_free(loc, sizeof(*loc));
         return r;
 }
 

@@ -37,7 +37,7 @@ static int lower_positive(struct ovl_config *cfg, struct ovl_mount *m, const cha
 {
         char parent[PATH_MAX];
         ovl_rel_parent(rel, parent);
-        struct ovl_loc *p = malloc(sizeof(*p));
+        struct ovl_loc *p = ovl_sys_scratch(sizeof(*p));
         int r = p ? resolve_rel(cfg, m, parent, p) : -ENOMEM;
         int pos = 0;
         for (int k = 0; r == 0 && k < p->nstack && !pos; k++) {
@@ -49,7 +49,7 @@ static int lower_positive(struct ovl_config *cfg, struct ovl_mount *m, const cha
                 }
                 pos = pr == OVL_P_FOUND || pr == OVL_P_FOUND_OPAQUE;
         }
-        free(p);
+        ovl_sys_scratch_free(p, sizeof(*p));
         return r < 0 ? r : pos;
 }
 
@@ -71,7 +71,7 @@ static int may_change_parent(struct ovl_config *cfg, const struct ovl_loc *loc,
 {
         char parent[PATH_MAX];
         ovl_rel_parent(loc->rel, parent);
-        struct ovl_loc *p = malloc(sizeof(*p));
+        struct ovl_loc *p = ovl_sys_scratch(sizeof(*p));
         int r = p ? resolve_rel(cfg, loc->m, parent, p) : -ENOMEM;
         if (r == 0) {
                 r = ovl_sys_faccessat(ovl_loc_fd(p), ovl_loc_relpath(p), W_OK | X_OK, AT_EACCESS);
@@ -82,7 +82,7 @@ static int may_change_parent(struct ovl_config *cfg, const struct ovl_loc *loc,
         if (r == 0) {
                 r = sticky_ok(&p->st, victim);
         }
-        free(p);
+        ovl_sys_scratch_free(p, sizeof(*p));
         return r;
 }
 
@@ -389,18 +389,6 @@ int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc)
         return r < 0 ? r : whiteout_at(m, loc->rel, false);
 }
 
-static int dir_is_empty(const struct ovl_loc *loc)
-{
-        struct ovl_dirlist *dl;
-        int r = ovl_dir_list(loc, 0, &dl);
-        if (r < 0) {
-                return r;
-        }
-        r = dl->n > 2 ? -ENOTEMPTY : 0;
-        ovl_dir_free(dl);
-        return r;
-}
-
 /* Take the upper directory at rel out of the way, markers and all. */
 static int remove_upper_dir(struct ovl_mount *m, const char *rel)
 {
@@ -426,7 +414,7 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
         if (!S_ISDIR(loc->st.st_mode)) {
                 return -ENOTDIR;
         }
-        int r = dir_is_empty(loc);
+        int r = ovl_dir_empty(loc);
         if (r == 0) {
                 r = prepare(cfg, loc);
         }
@@ -496,7 +484,7 @@ static int rename_checks(const struct ovl_loc *a, const struct ovl_loc *b, unsig
         if (ad != bd) {
                 return ad ? -ENOTDIR : -EISDIR;
         }
-        return has_lower(a) ? -EXDEV : (bd ? dir_is_empty(b) : 0);
+        return has_lower(a) ? -EXDEV : (bd ? ovl_dir_empty(b) : 0);
 }
 
 /* The target name in the upper must be free for the rename (or hold what a
@@ -518,9 +506,9 @@ static bool parent_merged(struct ovl_config *cfg, const struct ovl_loc *loc)
 {
         char parent[PATH_MAX];
         ovl_rel_parent(loc->rel, parent);
-        struct ovl_loc *p = malloc(sizeof(*p));
+        struct ovl_loc *p = ovl_sys_scratch(sizeof(*p));
         bool merged = p && resolve_rel(cfg, loc->m, parent, p) == 0 && p->top_lower > 0;
-        free(p);
+        ovl_sys_scratch_free(p, sizeof(*p));
         return merged;
 }
 

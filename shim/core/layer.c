@@ -119,10 +119,25 @@ bool ovl_is_private_fd(const struct ovl_config *cfg, int fd)
         return fd >= ovl_private_floor() && (private_owner(cfg, fd) || is_lock_fd(cfg, fd));
 }
 
+/* The lock fd moves with its flock (the duplicate shares it). */
+static void move_lock(struct ovl_config *cfg, int fd)
+{
+        for (int i = 0; cfg && i < cfg->nmounts; i++) {
+                struct ovl_mount *m = &cfg->mounts[i];
+                if (__atomic_load_n(&m->wready, __ATOMIC_ACQUIRE) == 2 && m->lockfd == fd) {
+                        /* no room left: the program takes the number and the
+                         * lock goes; the next write takes it again */
+                        int hi = ovl_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+                        m->lockfd = hi >= 0 ? hi : -1;
+                }
+        }
+}
+
 void ovl_private_move(struct ovl_config *cfg, int fd)
 {
         struct ovl_layer *l = private_owner(cfg, fd);
         if (!l) {
+                move_lock(cfg, fd);
                 return;
         }
         int hi = ovl_sys_fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);

@@ -107,6 +107,19 @@ static void unlock(sigset_t *old)
         ovl_sys_sigprocmask(SIG_SETMASK, old, NULL);
 }
 
+/* fork: no thread may hold the writer lock in the child */
+static sigset_t fork_mask;
+
+void ovl_lcache_fork_lock(void)
+{
+        lock(&fork_mask);
+}
+
+void ovl_lcache_fork_unlock(void)
+{
+        unlock(&fork_mask);
+}
+
 /* --- one directory's names ---------------------------------------------------- */
 
 static struct lent *slot(const struct ldir *d, const char *name, size_t n)

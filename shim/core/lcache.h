@@ -9,4 +9,8 @@ int ovl_lcache_probe(struct ovl_mount *m, int layer, const char *rp, struct stat
 /* ovl_marker_opaque for a directory of a lower layer. */
 int ovl_lcache_opaque(struct ovl_mount *m, int layer, const char *rel);
 
+/* Around fork (pthread_atfork): hold the cache's writer lock. */
+void ovl_lcache_fork_lock(void);
+void ovl_lcache_fork_unlock(void);
+
 #endif

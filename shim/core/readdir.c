@@ -3,6 +3,7 @@
  * occurrence, whiteouts and the names they hide left out, markers of every
  * format hidden. Order as the kernel's: the bottom layer's entries first,
  * then names first seen in the upper, then in the intermediate lowers. */
+#include "lcache.h"
 #include "markers.h"
 #include "sys.h"
 
@@ -331,4 +332,64 @@ void ovl_dir_free(struct ovl_dirlist *dl)
                 free(dl->ents);
                 free(dl);
         }
+}
+
+/* Does any visible name remain in the merged directory? For rmdir, and
+ * allocation-free, since rmdir may run in a signal handler: each name a layer
+ * lists is looked up through the stack, where a whiteout may hide it. */
+static int name_visible(const struct ovl_loc *loc, const char *rp)
+{
+        for (int k = 0; k < loc->nstack; k++) {
+                int i = loc->stack[k];
+                struct stat st;
+                int p = i > 0 ? ovl_lcache_probe(loc->m, i, rp, &st)
+                              : ovl_marker_probe(&loc->m->layers[i], rp, &st);
+                if (p == OVL_P_WHITEOUT) {
+                        return 0;
+                }
+                if (p != OVL_P_ABSENT) {
+                        return p < 0 ? p : 1;
+                }
+        }
+        return 0;
+}
+
+static int layer_empty(const struct ovl_loc *loc, int i)
+{
+        int fd = ovl_layer_fd(&loc->m->layers[i]);
+        int dfd = fd < 0 ? fd
+                         : ovl_sys_openat(fd, ovl_loc_relpath(loc),
+                                          O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (dfd < 0) {
+                return dfd;
+        }
+        char buf[4096], rp[PATH_MAX];
+        ssize_t n;
+        int r = 0;
+        while (r == 0 && (n = ovl_sys_getdents64(dfd, buf, sizeof(buf))) > 0) {
+                for (ssize_t off = 0; off < n && r == 0;) {
+                        struct dirent64 *d = (struct dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        const char *nm = d->d_name;
+                        if ((nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) ||
+                            ovl_marker_name(nm, strlen(nm)) || child_path(loc, nm, rp) < 0) {
+                                continue;
+                        }
+                        int v = name_visible(loc, rp);
+                        r = v > 0 ? -ENOTEMPTY : (v < 0 ? v : 0);
+                }
+        }
+        ovl_sys_close(dfd);
+        return r;
+}
+
+int ovl_dir_empty(const struct ovl_loc *loc)
+{
+        for (int k = 0; k < loc->nstack; k++) {
+                int r = layer_empty(loc, loc->stack[k]);
+                if (r < 0) {
+                        return r;
+                }
+        }
+        return 0;
 }

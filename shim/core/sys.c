@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -259,6 +260,20 @@ int ovl_sys_ioctl(int fd, unsigned long req, long arg)
 ssize_t ovl_sys_fsetxattr(int fd, const char *name, const void *val, size_t n, int flags)
 {
         return ovl_sys6(SYS_fsetxattr, fd, (long)name, (long)val, (long)n, flags, 0);
+}
+
+void *ovl_sys_scratch(size_t n)
+{
+        long p = ovl_sys6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                          -1, 0);
+        return (unsigned long)p > -4096UL ? NULL : (void *)p;
+}
+
+void ovl_sys_scratch_free(void *p, size_t n)
+{
+        if (p) {
+                ovl_sys6(SYS_munmap, (long)p, (long)n, 0, 0, 0, 0);
+        }
 }
 
 gid_t ovl_sys_getegid(void)

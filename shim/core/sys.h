@@ -58,6 +58,11 @@ int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void
 int ovl_sys_removexattrat(int dirfd, const char *path, const char *name);
 gid_t ovl_sys_getegid(void);
 
+/* Memory straight from the kernel, for code that may run in a signal handler
+ * or a vfork child (malloc may not). NULL on failure. */
+void *ovl_sys_scratch(size_t n);
+void ovl_sys_scratch_free(void *p, size_t n);
+
 /* fstatat(dirfd, path) with AT_SYMLINK_NOFOLLOW, "" meaning dirfd itself */
 int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st);
 /* The real path of an open fd via /proc/self/fd. Returns length or -errno. */

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/sysmacros.h>
@@ -30,7 +29,7 @@ static int mkdir_ok(const char *path, mode_t mode)
 static int set_layer(struct ovl_layer *l, const char *dir, const char *sub)
 {
         size_t n = strlen(dir) + strlen(sub) + 2;
-        l->path = malloc(n);
+        l->path = ovl_sys_scratch(n); /* kept for the process's life; no malloc here */
         if (!l->path) {
                 return -ENOMEM;
         }
@@ -76,26 +75,41 @@ static int setup(struct ovl_mount *m)
         return r ? r : take_lock(m);
 }
 
+static pid_t setup_tid;
+
 int ovl_write_begin(struct ovl_mount *m)
 {
         int st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE);
         if (st == 2) {
-                return 0;
+                return m->lockfd >= 0 ? 0 : take_lock(m);
         }
         if (!m->layers[0].path) {
                 return -EROFS;
         }
+        pid_t tid = (pid_t)ovl_sys6(SYS_gettid, 0, 0, 0, 0, 0, 0);
         int expected = 0;
         if (__atomic_compare_exchange_n(&m->wready, &expected, 1, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
+                __atomic_store_n(&setup_tid, tid, __ATOMIC_RELAXED);
                 int r = setup(m);
                 __atomic_store_n(&m->wready, r < 0 ? 0 : 2, __ATOMIC_RELEASE);
                 return r;
+        }
+        if (__atomic_load_n(&setup_tid, __ATOMIC_RELAXED) == tid) {
+                return -EAGAIN; /* a signal handler interrupted our own set-up */
         }
         while ((st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE)) == 1) {
                 ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
         }
         return st == 2 ? 0 : ovl_write_begin(m);
+}
+
+void ovl_write_fork_child(struct ovl_mount *m)
+{
+        /* a set-up under way in another thread will never finish here */
+        int busy = 1;
+        __atomic_compare_exchange_n(&m->wready, &busy, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
 }
 
 /* --- the whiteout format ------------------------------------------------------- */

@@ -6,6 +6,8 @@
 
 /* Set up WORK (dirs, shared lock) on the first write; -EROFS without upper. */
 int ovl_write_begin(struct ovl_mount *m);
+/* After fork, in the child: forget a set-up another thread had under way. */
+void ovl_write_fork_child(struct ovl_mount *m);
 /* A name for a temporary object in WORK/work that no other process picks. */
 void ovl_tmpname(char *buf, size_t n);
 /* OVL_WH_CHARDEV or OVL_WH_OCI, probed once and recorded; -EIO if forced

@@ -58,6 +58,25 @@ void ovl_cwd_set(const char *path, int near)
         ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* fork: the child must not inherit a writer in the middle of an update */
+static sigset_t fork_mask;
+
+void ovl_cwd_fork_lock(void)
+{
+        sigset_t all;
+        sigfillset(&all);
+        ovl_sys_sigprocmask(SIG_SETMASK, &all, &fork_mask);
+        while (__atomic_exchange_n(&cwd_writer, 1, __ATOMIC_ACQUIRE)) {
+                ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
+}
+
+void ovl_cwd_fork_unlock(void)
+{
+        __atomic_store_n(&cwd_writer, 0, __ATOMIC_RELEASE);
+        ovl_sys_sigprocmask(SIG_SETMASK, &fork_mask, NULL);
+}
+
 /* --- shadow directories ----------------------------------------------------- */
 
 static int shadow_root(const struct ovl_mount *m, char *out, size_t cap)
@@ -152,7 +171,7 @@ static int enter_shadow(struct ovl_loc *loc)
         return r < 0 ? r : ovl_sys_chdir(p);
 }
 
-int ovl_cwd_enter(struct ovl_loc *loc)
+int ovl_cwd_enter(struct ovl_loc *loc, bool remember)
 {
         if (loc->layer < 0) {
                 return -ENOENT;
@@ -167,7 +186,7 @@ int ovl_cwd_enter(struct ovl_loc *loc)
         bool upper = loc->nstack > 0 && loc->stack[0] == 0;
         r = upper ? enter_upper(loc) : enter_shadow(loc);
         char v[PATH_MAX];
-        if (r == 0 && ovl_loc_path(loc, v, sizeof(v)) == 0) {
+        if (r == 0 && remember && ovl_loc_path(loc, v, sizeof(v)) == 0) {
                 ovl_cwd_set(v, 1);
         }
         return r;
@@ -193,7 +212,7 @@ static void cwd_from_kernel(struct ovl_config *cfg)
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
         if (loc && ovl_resolve(cfg, NULL, v, 0, loc) == OVL_IN) {
-                ovl_cwd_enter(loc);
+                ovl_cwd_enter(loc, true);
         }
         free(loc);
 }
@@ -205,11 +224,15 @@ void ovl_cwd_init(void)
 
 /* --- wrappers ----------------------------------------------------------------- */
 
+/* A vfork child shares the parent's memory (python's subprocess with cwd=
+ * chdirs there): it moves its kernel cwd only, and the child it execs learns
+ * the merged path back from that. */
 static int chdir_loc(int k, struct ovl_loc *loc, const char *path, int (*real)(const char *))
 {
-        struct ovl_config *cfg = ovl_active();
+        bool shared = ovl_in_vfork_child();
+        struct ovl_config *cfg = shared ? NULL : ovl_active();
         if (k == OVL_IN) {
-                int r = ovl_cwd_enter(loc);
+                int r = ovl_cwd_enter(loc, !shared);
                 ovl_log("chdir", path, loc, r);
                 return (int)ovl_ret(r);
         }
@@ -242,7 +265,7 @@ OVL_EXPORT int fchdir(int fd)
                 return chdir_loc(k, &loc, v, REAL(chdir));
         }
         int r = REAL(fchdir)(fd);
-        if (r == 0 && cfg) {
+        if (r == 0 && cfg && !ovl_in_vfork_child()) {
                 int saved = errno;
                 cwd_from_kernel(cfg);
                 errno = saved;

@@ -25,7 +25,8 @@ enum policy { POLICY_REFUSE, POLICY_WARN, POLICY_QUIET };
 /* Set once at start-up, read-only afterwards. */
 static char lib_path[PATH_MAX];
 static char conf_path[PATH_MAX];
-static char protected_dir[PATH_MAX]; /* a MERGED that is also a lowerdir */
+static char preload_before[2 * PATH_MAX]; /* what LD_PRELOAD held before us */
+static char protected_dir[PATH_MAX];      /* a MERGED that is also a lowerdir */
 static int policy = POLICY_WARN;
 static bool propagate = true;
 
@@ -53,6 +54,29 @@ static int policy_of(const char *v, int dflt)
                                      : dflt;
 }
 
+/* The libraries preloaded before ours (a sanitizer runtime must stay first),
+ * to be put back in front when a program rebuilds LD_PRELOAD without them. */
+static void save_preload_before(const char *ld)
+{
+        size_t n = 0;
+        for (const char *p = ld ? ld : ""; *p;) {
+                size_t l = strcspn(p, ": ");
+                if (l && !(l == strlen(lib_path) && !strncmp(p, lib_path, l)) &&
+                    !(l >= 14 && !strncmp(p + l - 14, "libovlshim.so", 13))) {
+                        n += (size_t)snprintf(preload_before + n, sizeof(preload_before) - n,
+                                              "%s%.*s", n ? ":" : "", (int)l, p);
+                        if (n >= sizeof(preload_before)) {
+                                preload_before[0] = '\0';
+                                return;
+                        }
+                } else if (l) {
+                        return; /* ours: what follows it stays where the program puts it */
+                }
+                p += l;
+                p += strspn(p, ": ");
+        }
+}
+
 void ovl_exec_init(struct ovl_config *cfg, const char *conf)
 {
         Dl_info info;
@@ -64,6 +88,7 @@ void ovl_exec_init(struct ovl_config *cfg, const char *conf)
                 }
         }
         snprintf(conf_path, sizeof(conf_path), "%s", conf);
+        save_preload_before(getenv("LD_PRELOAD"));
         find_protected(cfg);
         policy =
             policy_of(getenv("OVL_EXEC_POLICY"), protected_dir[0] ? POLICY_REFUSE : POLICY_WARN);
@@ -101,6 +126,28 @@ struct envbuf {
         char conf[PATH_MAX + 16];
 };
 
+/* LD_PRELOAD for a child whose own value `v` lacks us: the libraries that
+ * came before us and are missing from v, then v, then us. */
+static void preload_value(struct envbuf *b, const char *v)
+{
+        size_t n = (size_t)snprintf(b->ld, sizeof(b->ld), "LD_PRELOAD=");
+        for (const char *p = preload_before; *p && n < sizeof(b->ld);) {
+                size_t l = strcspn(p, ":");
+                char tok[PATH_MAX];
+                snprintf(tok, sizeof(tok), "%.*s", (int)l, p);
+                if (!has_token(v, tok)) {
+                        n += (size_t)snprintf(b->ld + n, sizeof(b->ld) - n, "%s:", tok);
+                }
+                p += l + (p[l] == ':');
+        }
+        if (n < sizeof(b->ld) && *v) {
+                n += (size_t)snprintf(b->ld + n, sizeof(b->ld) - n, "%s:", v);
+        }
+        if (n < sizeof(b->ld)) {
+                snprintf(b->ld + n, sizeof(b->ld) - n, "%s", lib_path);
+        }
+}
+
 /* envp with LD_PRELOAD (ours appended, others kept first) and OVL_CONF put
  * back; `out` has room for env_count(envp) + 3 entries. */
 static char *const *child_env(char *const envp[], char **out, struct envbuf *b)
@@ -116,8 +163,7 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b)
                 if (!strncmp(e, "LD_PRELOAD=", 11)) {
                         ld = true;
                         if (!has_token(e + 11, lib_path)) {
-                                snprintf(b->ld, sizeof(b->ld), "%s%s%s", e, e[11] ? ":" : "",
-                                         lib_path);
+                                preload_value(b, e + 11);
                                 e = b->ld;
                         }
                 } else if (!strncmp(e, "OVL_CONF=", 9)) {
@@ -127,7 +173,7 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b)
                 out[n++] = (char *)e;
         }
         if (!ld) {
-                snprintf(b->ld, sizeof(b->ld), "LD_PRELOAD=%s", lib_path);
+                preload_value(b, "");
                 out[n++] = b->ld;
         }
         if (!conf) {
@@ -508,9 +554,9 @@ static void restore_env(void)
         }
         const char *l = getenv("LD_PRELOAD");
         if (!l || !has_token(l, lib_path)) {
-                char v[2 * PATH_MAX + 2];
-                snprintf(v, sizeof(v), "%s%s%s", l ? l : "", l && *l ? ":" : "", lib_path);
-                setenv("LD_PRELOAD", v, 1);
+                struct envbuf b;
+                preload_value(&b, l ? l : "");
+                setenv("LD_PRELOAD", b.ld + 11, 1);
         }
 }
 

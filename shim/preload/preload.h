@@ -81,7 +81,11 @@ int ovl_cwd_get(char *out, size_t cap);
 void ovl_cwd_set(const char *path, int near);
 void ovl_cwd_init(void);
 /* Put the kernel cwd on the directory that stands for merged `loc`. */
-int ovl_cwd_enter(struct ovl_loc *loc);
+int ovl_cwd_enter(struct ovl_loc *loc, bool remember);
+void ovl_cwd_fork_lock(void);
+void ovl_cwd_fork_unlock(void);
+/* Are we a vfork child, sharing the parent's memory? */
+bool ovl_in_vfork_child(void);
 
 /* A wrapper's return: -errno sets errno and gives -1; success leaves errno. */
 static inline long ovl_ret(long r)

@@ -1,7 +1,11 @@
 /* Start-up, the table of real symbols, tracing, and the translation of a
  * wrapper's (dirfd, path) into a resolution request. */
 #include "preload.h"
+#include "lcache.h"
 #include "sys.h"
+#include "write.h"
+
+#include <pthread.h>
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -97,9 +101,43 @@ struct ovl_config *ovl_active(void)
         return active ? &cfg : NULL;
 }
 
+/* --- fork and vfork ------------------------------------------------------------ */
+
+static pid_t my_pid;
+
+bool ovl_in_vfork_child(void)
+{
+        pid_t p = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
+        return p && ovl_sys_getpid() != p;
+}
+
+static void fork_prepare(void)
+{
+        ovl_lcache_fork_lock();
+        ovl_cwd_fork_lock();
+}
+
+static void fork_parent(void)
+{
+        ovl_cwd_fork_unlock();
+        ovl_lcache_fork_unlock();
+}
+
+static void fork_child(void)
+{
+        __atomic_store_n(&my_pid, ovl_sys_getpid(), __ATOMIC_RELAXED);
+        ovl_cwd_fork_unlock();
+        ovl_lcache_fork_unlock();
+        for (int i = 0; active && i < cfg.nmounts; i++) {
+                ovl_write_fork_child(&cfg.mounts[i]);
+        }
+}
+
 /* Other libraries' constructors may run first; they initialise lazily. */
 __attribute__((constructor)) static void ovl_ctor(void)
 {
+        __atomic_store_n(&my_pid, ovl_sys_getpid(), __ATOMIC_RELAXED);
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
         ovl_active();
 }
 
