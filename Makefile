@@ -32,7 +32,7 @@ DEB_PKGS := build-essential libcriterion-dev uthash-dev python3 attr acl strace 
             libarchive-dev libjansson-dev libssl-dev \
             podman buildah skopeo umoci
 
-.PHONY: all test unit integration demo deps install clean sanitize fuzz fuzz-regress bench \
+.PHONY: all test unit integration glibc-coverage demo deps install clean sanitize fuzz fuzz-regress bench \
         format format-check cppcheck symbols-check lint
 
 all: $(LIB) $(OVLRUN) $(OVL)
@@ -57,13 +57,16 @@ $(UNIT): $(UNIT_SRC) $(CORE_OBJ)
 	      $(LDFLAGS_ALL) -lcriterion -lpthread
 
 # --- tests -----------------------------------------------------------------
-test: all unit symbols-check integration
+test: all unit symbols-check glibc-coverage integration
 
 unit: $(UNIT)
 	$(UNIT) --jobs 2
 
 symbols-check: $(LIB)
 	tests/symbols-check.sh $(LIB) shim/preload/symbols.def
+
+glibc-coverage:
+	tests/glibc-coverage.sh
 
 integration: all
 	OVL_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
