@@ -196,11 +196,26 @@ static void leave_overlay(struct walk *w)
 
 static int reenter_parent(struct walk *w);
 
+/* ".." is a lookup in the current directory too: it needs search permission
+ * there (the walk to its parent again from the root does not ask). */
+static int may_search(struct ovl_loc *loc)
+{
+        if (ovl_sys_geteuid() == 0 || loc->layer < 0) {
+                return 0;
+        }
+        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        return fd < 0 ? fd : ovl_sys_faccessat(fd, ovl_loc_relpath(loc), X_OK, AT_EACCESS);
+}
+
 /* One component inside an overlay. `rest` is what follows it. */
 static int step_in(struct walk *w, const char *name, size_t n, const char *rest, bool follow)
 {
         struct ovl_loc *loc = w->loc;
         if (n == 2 && name[0] == '.' && name[1] == '.') {
+                int r = may_search(loc);
+                if (r < 0) {
+                        return r;
+                }
                 if (!loc->rel[0]) {
                         leave_overlay(w);
                         return 0;

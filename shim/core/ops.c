@@ -63,6 +63,9 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
                 return -EEXIST;
         }
+        if ((flags & O_CREAT) && S_ISDIR(loc->st.st_mode)) {
+                return -EISDIR; /* as open(2) answers before any permission check */
+        }
         if ((flags & O_TMPFILE) == O_TMPFILE) {
                 return ro ? -EROFS : open_tmpfile(cfg, loc, flags, mode);
         }

@@ -16,7 +16,7 @@ gcc -O1 -o "$DIRAPI" "$(dirname "${BASH_SOURCE[0]}")/helpers/dirapi.c" 2>/dev/nu
 export DIRAPI
 
 scen_read() {
-	local links gone l n
+	local links gone
 	links=$(tr '\n' ' ' <"$OVL_FX/meta/symlinks")
 	gone=$(tr '\n' ' ' <"$OVL_FX/meta/gone")
 
@@ -85,5 +85,50 @@ for n in sorted(os.listdir(\".\")):
 	fi
 	ovl_check dotdot_after_symlink 'cd "$M" && for p in dirlink/../only_u abs_dir/../f_1 abs_dir/a/../../f_2 nest/deep/up2/../x back_in ../m/same nest/../../m/only_l1 chains/c1 chains/c0 chains/c0/x loop_a/x stack_f/x wh_l1/x "$M/../$(basename "$M")/same12"; do printf "%s: " "$p"; cat "$p" 2>&1; done'
 	ovl_check errnos 'cd "$M" && n256=$(printf "n%.0s" $(seq 256)); long=$(printf "d/%.0s" $(seq 2100)); for p in nope nope/x "$n256" "$n256/x" "$long" stack_f/ stack_f/. only_u/ dirlink/ chains/c0/ wh_l1/ mode000/x "" . .. ./// nest//f_1 nest/./deep/../f_1; do printf "%.40s: " "$p"; stat -c "%F %s" -- "$p" 2>&1 | sed "s|^stat: cannot statx .*: ||"; done; cd stack_f; cd wh_l1; cd chains/c0; cd "$n256"; echo end'
+	ovl_check open_flags 'cd "$M" && python3 - <<"PY"
+import os
+F = {"RDONLY": os.O_RDONLY, "DIRECTORY": os.O_RDONLY | os.O_DIRECTORY, "NOFOLLOW": os.O_RDONLY | os.O_NOFOLLOW,
+     "PATH": os.O_PATH, "PATH|NOFOLLOW": os.O_PATH | os.O_NOFOLLOW, "CREAT|EXCL": os.O_RDONLY | os.O_CREAT | os.O_EXCL,
+     "CREAT": os.O_RDONLY | os.O_CREAT, "DIR|NOFOLLOW": os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW}
+names = ["only_u", "only_l3", "nest", "nest/deep/a", "dirlink", "dangling", "loop_a", "fifo", "wh_l1",
+         "stack_f", "stack_f/x", "xonly", "xonly/f", "xmerged", "xmerged/f2", "mode000", "abs_dir", "."]
+for n in names:
+    row = []
+    for k, fl in F.items():
+        try:
+            fd = os.open(n, fl | os.O_NONBLOCK)
+        except OSError as e:
+            row.append("%s:%s" % (k, os.strerror(e.errno)))
+            continue
+        st = os.fstat(fd)
+        row.append("%s:%o/%d" % (k, st.st_mode, st.st_size if not os.path.isdir(n) else 0))
+        os.close(fd)
+    for d in ("nest", "."):
+        if n == d:
+            try: os.open(n, os.O_WRONLY)
+            except OSError as e: row.append("WRONLY:" + os.strerror(e.errno))
+    try: os.readlink(n); row.append("readlink:ok")
+    except OSError as e: row.append("readlink:" + os.strerror(e.errno))
+    print(n, " ".join(row))
+PY'
+	ovl_check proc_fd_readlink 'cd "$M" && python3 -c "
+import os
+for n in (\"only_l3\", \"nest/deep\", \"dirlink\", \".\"):
+    fd = os.open(n, os.O_RDONLY)
+    print(n, os.readlink(\"/proc/self/fd/%d\" % fd))
+    os.close(fd)
+print(\"cwd\", os.readlink(\"/proc/self/cwd\"))"'
+	ovl_check fchdir_getcwd 'python3 -c "
+import os, sys
+for n in (\"nest/deep/a\", \"dirlink\", \"abs_dir/a\", \"l3only/x\", \".\"):
+    fd = os.open(os.path.join(sys.argv[1], n), os.O_RDONLY | os.O_DIRECTORY)
+    os.fchdir(fd)
+    os.close(fd)
+    print(n, os.getcwd(), sorted(os.listdir(\".\"))[:4], os.path.exists(\"../f_1\"))
+os.chdir(sys.argv[1] + \"/nest\")
+os.chdir(\"..\")
+print(os.getcwd())
+os.chdir(\"..\")
+print(os.getcwd())" "$M"'
 	ovl_check shell_read 'while IFS= read -r line; do echo "got: $line"; done < "$M/nest/f_u"; read -r x < "$M/same"; echo "$x"; [ -r "$M/mode000" ] && echo readable'
 }

@@ -161,6 +161,11 @@ wh_re f
 with space f
 xattr_dir d
 xattr_file f
+xmerged d
+xmerged/f2 f
+xmerged/fu f
+xonly d
+xonly/f f
 xw d
 xw/keep f
 LIST

@@ -152,7 +152,7 @@ for fmt in $(ovl_formats); do
 		ovl_lowers_snapshot "$s" "$base/before"
 		{
 			echo "=== [$fmt] $name: $cmd"
-			(cd / && M=$M timeout -k 5 "$OVL_TIMEOUT" bash -c \
+			(cd / && export M && timeout -k 5 "$OVL_TIMEOUT" bash -c \
 				'f=$1 x=$2 m=$3 c=$4; ovl_shim_run "$f" "$x" "$m" bash -c "cd \"\$M\" && $c"' \
 				_ "$fmt" "$s" "$M" "$cmd") </dev/null 2>&1
 			echo "[exit $?]"

@@ -352,6 +352,12 @@ ovl_fixture() {
 		ln "$L2/hl_a" "$L2/hl_b"
 		ovl__w "$L3" l3only/x/y/z/file "deep, one layer"
 		ovl__w "$U" uonly/sub/file "upper-only dir"
+		# search-only directories: one layer (l3), and merged (the upper's 0711 decides)
+		ovl__w "$L3" xonly/f "in an exec-only dir"
+		chmod 0711 "$L3/xonly"
+		ovl__w "$U" xmerged/fu "xmerged upper"
+		ovl__w "$L2" xmerged/f2 "xmerged l2"
+		chmod 0711 "$U/xmerged"
 		# `..` from MERGED leaves the overlay; this link comes back in through the real parent
 		ln -s "../$(basename "$M")/nest/f_2" "$L2/back_in"
 		# symlink chains alternating between l2 and l3: 40 links resolve, 41 give ELOOP
@@ -580,7 +586,7 @@ ovl_assert_lowers_unchanged() {
 # the kernel overlay and then under the shim, and compares the outputs check by check.
 #
 # ovl_check NAME [--sort] [--filter 'SHELL FILTER'] 'SHELL COMMAND'
-#   Runs `bash -c COMMAND` on the current side (stdout+stderr captured together, then
+#   Runs `bash -c COMMAND` on the current side (stdout, then "--- stderr:" and stderr, then
 #   "[exit N]"), with M (the merged path), FX (the side's layer copy; do not use it in
 #   commands), OVL_TOOL and LC_ALL=C TZ=UTC in the environment. The filter (and then sort)
 #   runs outside the shim on the captured output.
@@ -606,13 +612,20 @@ ovl_check() {
 		local nob=()
 		[ "${OVL_AS_NOBODY:-0}" = 1 ] && ovl_is_root &&
 			nob=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
-		(cd / && M=$OVL_M timeout -k 5 "$OVL_TIMEOUT" "${nob[@]}" bash -c "$cmd") >"$out.raw" 2>&1 </dev/null
+		(cd / && M=$OVL_M timeout -k 5 "$OVL_TIMEOUT" "${nob[@]}" bash -c "$cmd") >"$out.raw" 2>"$out.err" </dev/null
 	else
 		(cd / && M=$OVL_M timeout -k 5 "$OVL_TIMEOUT" \
 			bash -c 'f=$1 x=$2 m=$3; shift 3; ovl_shim_run "$f" "$x" "$m" bash -c "$@"' \
-			_ "$OVL_FMT" "$OVL_SFX" "$OVL_M" "$cmd") >"$out.raw" 2>&1 </dev/null
+			_ "$OVL_FMT" "$OVL_SFX" "$OVL_M" "$cmd") >"$out.raw" 2>"$out.err" </dev/null
 	fi
-	echo "[exit $?]" >>"$out.raw"
+	local rc=$?
+	# stdout, then stderr: captured apart, since two processes of a pipeline may interleave
+	# them differently from run to run
+	if [ -s "$out.err" ]; then
+		{ echo "--- stderr:"; cat "$out.err"; } >>"$out.raw"
+	fi
+	rm -f "$out.err"
+	echo "[exit $rc]" >>"$out.raw"
 	if [ "$OVL_SIDE" = shim ] && grep -Eq "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error: " "$out.raw"; then
 		ovl_fail "sanitizer report in $OVL_FMT/$name" "$(grep -E -A12 "ERROR: .*Sanitizer|runtime error: " "$out.raw" | head -n 20)"
 	fi
@@ -641,9 +654,13 @@ ovl__nobody_owns_upper() {
 ovl_diff_run() {
 	local fmt=$1 scen=$2 label=${3:-$2} base name kfx
 	base=$(ovl_mktemp_dir "diff.$label.$fmt")
-	# MERGED's parent holds nothing else, so `ls -la MERGED` shows the same `..` on both sides
+	# MERGED's parent holds nothing else, so `ls -la MERGED` shows the same `..` on both sides.
+	# OVL_INPLACE=1: MERGED is the top lowerdir itself ("protect a directory in place"); both
+	# sides then use one copy path ($base/side), one after the other.
 	OVL_FMT=$fmt OVL_M=$base/mp/m OVL_DIFF_OUT=$base/out
-	mkdir -p "$OVL_DIFF_OUT/kernel" "$OVL_DIFF_OUT/shim" "$OVL_M"
+	[ "${OVL_INPLACE:-0}" = 1 ] && OVL_M=$base/side/l1
+	mkdir -p "$OVL_DIFF_OUT/kernel" "$OVL_DIFF_OUT/shim"
+	[ "${OVL_INPLACE:-0}" = 1 ] || mkdir -p "$OVL_M"
 	: >"$OVL_DIFF_OUT/kernel.names"
 	: >"$OVL_DIFF_OUT/shim.names"
 	export OVL_FMT OVL_M
@@ -656,6 +673,7 @@ ovl_diff_run() {
 	fi
 	# kernel side
 	kfx=$base/kfx
+	[ "${OVL_INPLACE:-0}" = 1 ] && kfx=$base/side
 	ovl_copy_fixture "$OVL_FX" "$kfx"
 	ovl__nobody_owns_upper "$kfx"
 	local kfmt=$fmt
@@ -678,6 +696,7 @@ ovl_diff_run() {
 		return
 	fi
 	OVL_SFX=$base/sfx
+	[ "${OVL_INPLACE:-0}" = 1 ] && OVL_SFX=$base/side
 	ovl_copy_fixture "$OVL_FX" "$OVL_SFX"
 	ovl__nobody_owns_upper "$OVL_SFX"
 	if [ "$(ovl_runner)" = kernel ]; then
