@@ -505,6 +505,9 @@ OVL_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_
         if (!ovl_active()) {
                 return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
         }
+        if (ovl_spawn_needs_shim(fa)) {
+                return ovl_spawn_shimmed(pid, path, fa, attr, argv, envp, false);
+        }
         return spawn_at(pid, path, fa, attr, argv, envp);
 }
 
@@ -518,6 +521,9 @@ static bool executable(const char *cand)
 OVL_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                             const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+        if (ovl_active() && ovl_spawn_needs_shim(fa)) {
+                return ovl_spawn_shimmed(pid, file, fa, attr, argv, envp, true);
+        }
         if (!ovl_active() || !*file || strchr(file, '/')) {
                 return ovl_active() ? spawn_at(pid, file, fa, attr, argv, envp)
                                     : REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);

@@ -97,6 +97,12 @@ static inline long ovl_ret(long r)
         return r;
 }
 
+/* spawn.c: posix_spawn whose file actions name paths in an overlay */
+bool ovl_spawn_needs_shim(const posix_spawn_file_actions_t *fa);
+int ovl_spawn_shimmed(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                      const posix_spawnattr_t *attr, char *const argv[], char *const envp[],
+                      bool search);
+
 /* exec.c: what children need, learned at start-up */
 void ovl_exec_init(struct ovl_config *cfg, const char *conf);
 
