@@ -144,6 +144,8 @@ struct ovl_dirlist {
 /* List the directory `loc` describes; `dotdot` is the d_ino for "..". */
 int ovl_dir_list(const struct ovl_loc *loc, ino_t dotdot, struct ovl_dirlist **out);
 void ovl_dir_free(struct ovl_dirlist *dl);
+/* 0 if the merged directory shows no name, -ENOTEMPTY if it does. */
+int ovl_dir_empty(const struct ovl_loc *loc);
 
 /* --- ops.c --------------------------------------------------------------- */
 
