@@ -561,6 +561,7 @@ static void restore_env(void)
         const char *l = getenv("LD_PRELOAD");
         if (!l || !has_token(l, lib_path)) {
                 struct envbuf b;
+                memset(&b, 0, sizeof(b));
                 preload_value(&b, l ? l : "");
                 setenv("LD_PRELOAD", b.ld + 11, 1);
         }

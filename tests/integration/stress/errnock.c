@@ -28,19 +28,19 @@ static char *P(const char *rel)
 }
 
 /* Run EXPR (which must succeed, i.e. COND holds) with errno = MAGIC first. */
-#define OK(what, expr, cond)                                                              \
-        do {                                                                              \
-                ncalls++;                                                                 \
-                errno = MAGIC;                                                            \
-                __typeof__(expr) r_ = (expr);                                             \
-                int e_ = errno;                                                           \
-                if (!(cond)) {                                                            \
-                        failf("%s: call failed (errno %d), cannot check errno", what, e_); \
-                } else if (e_ != MAGIC) {                                                 \
-                        failf("%s: succeeded but errno changed from %d to %d (%s)", what, \
-                              MAGIC, e_, strerror(e_));                                   \
-                }                                                                         \
-                (void)r_;                                                                 \
+#define OK(what, expr, cond)                                                                       \
+        do {                                                                                       \
+                ncalls++;                                                                          \
+                errno = MAGIC;                                                                     \
+                __typeof__(expr) r_ = (expr);                                                      \
+                int e_ = errno;                                                                    \
+                if (!(cond)) {                                                                     \
+                        failf("%s: call failed (errno %d), cannot check errno", what, e_);         \
+                } else if (e_ != MAGIC) {                                                          \
+                        failf("%s: succeeded but errno changed from %d to %d (%s)", what, MAGIC,   \
+                              e_, strerror(e_));                                                   \
+                }                                                                                  \
+                (void)r_;                                                                          \
         } while (0)
 
 static int ftw_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -114,12 +114,12 @@ static void reads(const char *tag)
                 errno = MAGIC;
                 while ((e = readdir(d)) != NULL) {
                         n++;
-                        CHECK(errno == MAGIC, "%s readdir entry %d: errno changed to %d", what,
-                              n, errno);
+                        CHECK(errno == MAGIC, "%s readdir entry %d: errno changed to %d", what, n,
+                              errno);
                         errno = MAGIC;
                 }
-                CHECK(errno == MAGIC, "%s readdir to the end (%d entries): errno %d, not %d",
-                      tag, n, errno, MAGIC);
+                CHECK(errno == MAGIC, "%s readdir to the end (%d entries): errno %d, not %d", tag,
+                      n, errno, MAGIC);
                 CHECK(n == 7, "%s readdir: %d entries, want 7", tag, n);
                 ncalls++;
                 OK(W("rewinddir"), (rewinddir(d), 0), 1);
@@ -177,8 +177,8 @@ static void writes(void)
                 OK("write", write(fd, "x\n", 2), r_ == 2);
                 close(fd);
         }
-        OK("open O_WRONLY|O_APPEND lower (copy-up)",
-           fd = open(P("data/f5"), O_WRONLY | O_APPEND), r_ >= 0);
+        OK("open O_WRONLY|O_APPEND lower (copy-up)", fd = open(P("data/f5"), O_WRONLY | O_APPEND),
+           r_ >= 0);
         if (fd >= 0) {
                 close(fd);
         }

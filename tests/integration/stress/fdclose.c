@@ -52,10 +52,9 @@ static void battery(const char *tag, int round)
         CHECK(stat(P("deep/a/b/c/file"), &st) == 0 && st.st_size == 5, "%s: stat deep: %s", tag,
               strerror(errno));
         int r = list_dir(P("ro"), list, sizeof(list));
-        CHECK(r == 7 && !strcmp(list, ". .. a c d e sub"), "%s: readdir ro: %d '%s'", tag, r,
-              list);
-        CHECK(realpath(P("dirlink/sub/x"), rp) && !strcmp(rp, P("ro/sub/x")),
-              "%s: realpath: %s", tag, strerror(errno));
+        CHECK(r == 7 && !strcmp(list, ". .. a c d e sub"), "%s: readdir ro: %d '%s'", tag, r, list);
+        CHECK(realpath(P("dirlink/sub/x"), rp) && !strcmp(rp, P("ro/sub/x")), "%s: realpath: %s",
+              tag, strerror(errno));
         CHECK(getcwd(rp, sizeof(rp)) && !strcmp(rp, P("ro")), "%s: getcwd '%s'", tag, rp);
         CHECK(stat("c", &st) == 0, "%s: relative stat: %s", tag, strerror(errno));
         char f[64], g[64];
@@ -74,10 +73,10 @@ static void battery(const char *tag, int round)
                 close(fd);
         }
         CHECK(rename(P(f), P(g)) == 0, "%s: rename: %s", tag, strerror(errno));
-        CHECK(slurp(P(g), got, sizeof(got)) == 4 && !strcmp(got, "1\n2\n"), "%s: read back %s",
-              tag, g);
-        CHECK(unlink(P(g)) == 0 && stat(P(g), &st) < 0 && errno == ENOENT, "%s: unlink %s: %s",
-              tag, g, strerror(errno));
+        CHECK(slurp(P(g), got, sizeof(got)) == 4 && !strcmp(got, "1\n2\n"), "%s: read back %s", tag,
+              g);
+        CHECK(unlink(P(g)) == 0 && stat(P(g), &st) < 0 && errno == ENOENT, "%s: unlink %s: %s", tag,
+              g, strerror(errno));
         /* a copy-up of a lower file, and a whiteout (data files only in the bottom lower) */
         char cu[32], pool[32];
         snprintf(cu, sizeof(cu), "data/f%d", 33 + 4 * round);
@@ -100,7 +99,8 @@ static void battery(const char *tag, int round)
 int main(int argc, char **argv)
 {
         if (argc != 3) {
-                fprintf(stderr, "usage: fdclose MERGED closerange|closefrom|closeloop|dup2|fullstat\n");
+                fprintf(stderr,
+                        "usage: fdclose MERGED closerange|closefrom|closeloop|dup2|fullstat\n");
                 return 2;
         }
         M = argv[1];
@@ -129,8 +129,8 @@ int main(int argc, char **argv)
                         if (inherited[fd] && r != 0 && bad++ < 5) {
                                 failf("close(%d) = %d errno %d: an inherited fd", fd, r, errno);
                         } else if (!inherited[fd] && !(r < 0 && errno == EBADF) && bad++ < 5) {
-                                failf("close(%d) = %d errno %d: the program never opened it", fd,
-                                      r, errno);
+                                failf("close(%d) = %d errno %d: the program never opened it", fd, r,
+                                      errno);
                         }
                 }
         } else if (!strcmp(mode, "dup2")) {

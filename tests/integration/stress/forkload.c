@@ -66,8 +66,8 @@ static void *worker(void *arg)
                 if (i % 8 == 0) {
                         pth(path, "%s/ro", M);
                         int r = list_dir(path, list, sizeof(list));
-                        CHECK(r == 7 && !strcmp(list, ". .. a c d e sub"), "W%d readdir: '%s'",
-                              id, list);
+                        CHECK(r == 7 && !strcmp(list, ". .. a c d e sub"), "W%d readdir: '%s'", id,
+                              list);
                 }
                 pth(path, "%s/tw/t%d/w%ld", M, 16 + id, i % 4);
                 int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -255,8 +255,7 @@ int main(int argc, char **argv)
                 }
                 if (st >= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
                         if (bad[0]++ < 5) {
-                                failf("fork child %d: %s %d", n,
-                                      WIFEXITED(st) ? "exit" : "signal",
+                                failf("fork child %d: %s %d", n, WIFEXITED(st) ? "exit" : "signal",
                                       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
                         }
                 }
@@ -292,8 +291,7 @@ int main(int argc, char **argv)
                                 continue;
                         }
                         st = wait_child(sp, "posix_spawn");
-                        if (st >= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0) &&
-                            bad[2]++ < 5) {
+                        if (st >= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0) && bad[2]++ < 5) {
                                 failf("posix_spawn %s: %s %d", prog,
                                       WIFEXITED(st) ? "exit" : "signal",
                                       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));

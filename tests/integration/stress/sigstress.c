@@ -1,5 +1,5 @@
-/* sigstress MERGED SECONDS [NTHREADS [stat|unlink]]: a SIGALRM handler (setitimer, every 700 us) calls
- * unlink and stat on merged paths while the main thread (and NTHREADS-1 more) is busy in
+/* sigstress MERGED SECONDS [NTHREADS [stat|unlink]]: a SIGALRM handler (setitimer, every 700 us)
+ * calls unlink and stat on merged paths while the main thread (and NTHREADS-1 more) is busy in
  * overlay calls of every kind: reads, listings, creates, renames, unlinks, copy-ups,
  * realpath. DESIGN.md principle 10: a wrapper may run inside a signal handler; no lock or
  * allocation that such a re-entry could deadlock on. A deadlock shows as a hang (the test
@@ -82,8 +82,8 @@ static void busy(int id, long i)
                 int j = (int)i * 4 + id % 4;
                 snprintf(path, sizeof(path), "%s/cu/c%d", M, j);
                 fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-                CHECK(fd >= 0 && write_all(fd, "+\n", 2) == 0, "T%d append %s: errno=%d", id,
-                      path, errno);
+                CHECK(fd >= 0 && write_all(fd, "+\n", 2) == 0, "T%d append %s: errno=%d", id, path,
+                      errno);
                 if (fd >= 0) {
                         close(fd);
                 }
@@ -153,8 +153,8 @@ int main(int argc, char **argv)
         }
         CHECK(h_fail_stat == 0, "handler: stat %s failed %d times (last errno %d)", f1_path,
               h_fail_stat, h_last_errno);
-        CHECK(h_fail_unlink == 0, "handler: unlink failed %d times (last errno %d)",
-              h_fail_unlink, h_last_errno);
+        CHECK(h_fail_unlink == 0, "handler: unlink failed %d times (last errno %d)", h_fail_unlink,
+              h_last_errno);
         CHECK(h_fail_gone == 0, "handler: %d unlinked names still there", h_fail_gone);
         CHECK(h_runs > 100, "handler ran only %d times", h_runs);
         /* every name the handler unlinked is gone; the others are still there */
@@ -165,8 +165,7 @@ int main(int argc, char **argv)
                         gone++;
                 }
         }
-        CHECK(gone == h_unlinked, "pool: %d names gone, the handler unlinked %d", gone,
-              h_unlinked);
+        CHECK(gone == h_unlinked, "pool: %d names gone, the handler unlinked %d", gone, h_unlinked);
         long total = 0;
         for (int t = 0; t < nt; t++) {
                 total += iters[t];

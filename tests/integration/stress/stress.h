@@ -47,10 +47,18 @@
 static inline int data_expect(int i, char *out, size_t cap)
 {
         switch (i % 4) {
-        case 0: snprintf(out, cap, "data %d from l1\n", i); return 0;
-        case 1: snprintf(out, cap, "data %d from l2\n", i); return 0;
-        case 2: snprintf(out, cap, "data %d from upper\n", i); return 0;
-        default: out[0] = '\0'; return -ENOENT;
+        case 0:
+                snprintf(out, cap, "data %d from l1\n", i);
+                return 0;
+        case 1:
+                snprintf(out, cap, "data %d from l2\n", i);
+                return 0;
+        case 2:
+                snprintf(out, cap, "data %d from upper\n", i);
+                return 0;
+        default:
+                out[0] = '\0';
+                return -ENOENT;
         }
 }
 
@@ -94,11 +102,11 @@ __attribute__((format(printf, 1, 2), unused)) static void failf(const char *fmt,
         (void)!write(2, buf, (size_t)len);
 }
 
-#define CHECK(cond, ...)                                                                   \
-        do {                                                                               \
-                if (!(cond)) {                                                             \
-                        failf(__VA_ARGS__);                                                \
-                }                                                                          \
+#define CHECK(cond, ...)                                                                           \
+        do {                                                                                       \
+                if (!(cond)) {                                                                     \
+                        failf(__VA_ARGS__);                                                        \
+                }                                                                                  \
         } while (0)
 
 /* Read a whole small file into buf (NUL-terminated); returns length or -errno. */

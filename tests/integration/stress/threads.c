@@ -22,10 +22,10 @@
 
 static const char *M;
 static int NT = 16, ITERS = 2000;
-static int cu_next;                    /* next cu file to copy up */
-static unsigned char *appended;        /* [thread][iter]: appended to a shared file */
-static int *seed_appends;              /* per thread */
-static int cu_owner[NCU];              /* thread that appended to cu/c<j>, or -1 */
+static int cu_next;             /* next cu file to copy up */
+static unsigned char *appended; /* [thread][iter]: appended to a shared file */
+static int *seed_appends;       /* per thread */
+static int cu_owner[NCU];       /* thread that appended to cu/c<j>, or -1 */
 static pthread_barrier_t start;
 
 static void p(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,15 +52,15 @@ static void check_data(int id, int k)
                 CHECK(r == 0 && S_ISREG(st.st_mode), "T%d lstat %s: r=%d errno=%d", id, path, r,
                       errno);
                 ssize_t n = slurp(path, got, sizeof(got));
-                CHECK(n >= 0 && strcmp(got, want) == 0, "T%d read %s: n=%zd got '%s' want '%s'",
-                      id, path, n, n >= 0 ? got : "", want);
+                CHECK(n >= 0 && strcmp(got, want) == 0, "T%d read %s: n=%zd got '%s' want '%s'", id,
+                      path, n, n >= 0 ? got : "", want);
                 CHECK(access(path, R_OK) == 0, "T%d access %s: errno=%d", id, path, errno);
         } else {
-                CHECK(r < 0 && errno == ENOENT, "T%d stat whiteout %s: r=%d errno=%d", id, path,
-                      r, errno);
+                CHECK(r < 0 && errno == ENOENT, "T%d stat whiteout %s: r=%d errno=%d", id, path, r,
+                      errno);
                 r = open(path, O_RDONLY);
-                CHECK(r < 0 && errno == ENOENT, "T%d open whiteout %s: r=%d errno=%d", id, path,
-                      r, errno);
+                CHECK(r < 0 && errno == ENOENT, "T%d open whiteout %s: r=%d errno=%d", id, path, r,
+                      errno);
                 if (r >= 0) {
                         close(r);
                 }
@@ -72,10 +72,9 @@ static void check_ro(int id)
         char cwd[PATH_MAX], want[PATH_MAX], got[PATH_MAX], list[1024];
         struct stat st;
         p(want, "%s/ro", M);
-        CHECK(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, want) == 0, "T%d getcwd: '%s' want '%s'",
-              id, cwd, want);
-        CHECK(stat("a", &st) == 0 && st.st_size == 2, "T%d stat relative a: errno=%d", id,
-              errno);
+        CHECK(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, want) == 0, "T%d getcwd: '%s' want '%s'", id,
+              cwd, want);
+        CHECK(stat("a", &st) == 0 && st.st_size == 2, "T%d stat relative a: errno=%d", id, errno);
         int r = stat("b", &st);
         CHECK(r < 0 && errno == ENOENT, "T%d stat relative b (whiteout): r=%d errno=%d", id, r,
               errno);
@@ -93,8 +92,7 @@ static void check_ro(int id)
         CHECK(realpath("sub/../d", got) && strcmp(got, want) == 0,
               "T%d realpath sub/../d: '%s' errno=%d", id, got, errno);
         p(cwd, "%s/dirlink", M);
-        CHECK(lstat(cwd, &st) == 0 && S_ISLNK(st.st_mode), "T%d lstat dirlink errno=%d", id,
-              errno);
+        CHECK(lstat(cwd, &st) == 0 && S_ISLNK(st.st_mode), "T%d lstat dirlink errno=%d", id, errno);
         CHECK(stat(cwd, &st) == 0 && S_ISDIR(st.st_mode), "T%d stat dirlink errno=%d", id, errno);
         p(cwd, "%s/deep/a/../a/b/c/file", M);
         p(want, "%s/deep/a/b/c/file", M);
@@ -117,8 +115,7 @@ static void own_files(int id, int i)
         CHECK(write_all(fd, want, strlen(want)) == 0, "T%d write %s", id, f);
         close(fd);
         fd = open(f, O_WRONLY | O_APPEND | O_CLOEXEC);
-        CHECK(fd >= 0 && write_all(fd, "more\n", 5) == 0, "T%d append %s: errno=%d", id, f,
-              errno);
+        CHECK(fd >= 0 && write_all(fd, "more\n", 5) == 0, "T%d append %s: errno=%d", id, f, errno);
         if (fd >= 0) {
                 close(fd);
         }
@@ -131,8 +128,7 @@ static void own_files(int id, int i)
               errno);
         CHECK(unlink(g) == 0, "T%d unlink %s: errno=%d", id, g, errno);
         int r = stat(g, &st);
-        CHECK(r < 0 && errno == ENOENT, "T%d stat %s after unlink: r=%d errno=%d", id, g, r,
-              errno);
+        CHECK(r < 0 && errno == ENOENT, "T%d stat %s after unlink: r=%d errno=%d", id, g, r, errno);
         if (i % 16 == 0) {
                 char dir[PATH_MAX], list[256];
                 p(dir, "%s/tw/t%d", M, id);
@@ -142,8 +138,8 @@ static void own_files(int id, int i)
                 p(f, "%s/tw/t%d/seed", M, id);
                 fd = open(f, O_WRONLY | O_APPEND | O_CLOEXEC);
                 snprintf(want, sizeof(want), "I%d\n", i);
-                CHECK(fd >= 0 && write_all(fd, want, strlen(want)) == 0,
-                      "T%d append %s: errno=%d", id, f, errno);
+                CHECK(fd >= 0 && write_all(fd, want, strlen(want)) == 0, "T%d append %s: errno=%d",
+                      id, f, errno);
                 if (fd >= 0) {
                         close(fd);
                         seed_appends[id]++;
@@ -371,7 +367,7 @@ int main(int argc, char **argv)
                 pthread_join(th[t], NULL);
         }
         final_checks();
-        printf("threads: %d threads x %d iterations, %d copy-ups raced, %d failures\n", NT,
-               ITERS, cu_next < NCU ? cu_next : NCU, stress_nfail);
+        printf("threads: %d threads x %d iterations, %d copy-ups raced, %d failures\n", NT, ITERS,
+               cu_next < NCU ? cu_next : NCU, stress_nfail);
         return stress_nfail ? 1 : 0;
 }
