@@ -156,11 +156,10 @@ static int do_action(const struct glibc_action *a)
                         int fl = fcntl(a->action.dup2_action.fd, F_GETFD);
                         return fl < 0 || fcntl(a->action.dup2_action.fd, F_SETFD,
                                                fl & ~FD_CLOEXEC) < 0
-                                       ? errno
-                                       : 0;
+                                   ? errno
+                                   : 0;
                 }
-                return dup2(a->action.dup2_action.fd, a->action.dup2_action.newfd) < 0 ? errno
-                                                                                        : 0;
+                return dup2(a->action.dup2_action.fd, a->action.dup2_action.newfd) < 0 ? errno : 0;
         case A_OPEN:
                 return do_open(a);
         case A_CHDIR:

@@ -6,10 +6,22 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 typedef int (*nftw_fn)(const char *, const struct stat *, int, struct FTW *);
 
+/* A directory already reported: glibc's nftw reports each directory once
+ * when it follows symlinks, whichever name reaches it first. */
+struct seen {
+        UT_hash_handle hh;
+        struct {
+                dev_t dev;
+                ino_t ino;
+        } key;
+};
+
 struct walker {
+        struct seen *seen;
         nftw_fn fn;
         int flags;
         dev_t dev;
@@ -54,6 +66,24 @@ static int call(struct walker *w, const struct stat *st, int type, int base, int
 
 static int visit(struct walker *w, int base, int level);
 
+static bool already_seen(struct walker *w, const struct stat *st)
+{
+        struct seen probe, *e;
+        memset(&probe, 0, sizeof(probe));
+        probe.key.dev = st->st_dev;
+        probe.key.ino = st->st_ino;
+        HASH_FIND(hh, w->seen, &probe.key, sizeof(probe.key), e);
+        if (e) {
+                return true;
+        }
+        e = calloc(1, sizeof(*e));
+        if (e) {
+                e->key = probe.key;
+                HASH_ADD(hh, w->seen, key, sizeof(e->key), e);
+        }
+        return false;
+}
+
 static int children(struct walker *w, DIR *d, int level)
 {
         struct dirent *e;
@@ -92,6 +122,9 @@ static int visit(struct walker *w, int base, int level)
         }
         if (type != FTW_D) {
                 return call(w, &st, type, base, level);
+        }
+        if (!(w->flags & FTW_PHYS) && already_seen(w, &st)) {
+                return 0;
         }
         DIR *d = opendir(w->path);
         if (!d) {
@@ -144,6 +177,12 @@ static int walk(const char *dir, nftw_fn fn, int flags)
                 fchdir(w->cwd);
                 close(w->cwd);
                 errno = saved;
+        }
+        struct seen *e, *tmp;
+        HASH_ITER(hh, w->seen, e, tmp)
+        {
+                HASH_DEL(w->seen, e);
+                free(e);
         }
         free(w);
         return (flags & FTW_ACTIONRETVAL) && r == FTW_SKIP_SUBTREE ? 0 : r;
