@@ -14,8 +14,8 @@
 typedef int (*fts_cmp)(const FTSENT **, const FTSENT **);
 
 struct dirframe {
-        FTSENT *dir;      /* the directory, returned again as FTS_DP */
-        FTSENT *next;     /* next child to return */
+        FTSENT *dir;  /* the directory, returned again as FTS_DP */
+        FTSENT *next; /* next child to return */
         struct dirframe *up;
 };
 
@@ -28,10 +28,10 @@ struct oent {
 struct ofts {
         FTS fts; /* what the caller holds a pointer to */
         fts_cmp cmp;
-        FTSENT *roots;    /* linked by fts_link */
+        FTSENT *roots; /* linked by fts_link */
         FTSENT *next_root;
         struct dirframe *stack;
-        FTSENT *last;     /* the entry fts_read returned last */
+        FTSENT *last;         /* the entry fts_read returned last */
         struct oent *garbage; /* every entry, freed at fts_close */
         struct ofts *reg_next;
 };
@@ -106,8 +106,8 @@ static unsigned short classify(FTSENT *e, bool follow)
         if (S_ISDIR(st->st_mode)) {
                 const char *n = e->fts_name;
                 return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])) && e->fts_level > 0
-                               ? FTS_DOT
-                               : FTS_D;
+                           ? FTS_DOT
+                           : FTS_D;
         }
         return S_ISLNK(st->st_mode) ? FTS_SL : FTS_F;
 }
@@ -209,8 +209,7 @@ static bool descend(struct ofts *o, FTSENT *e)
         }
         f->dir = e;
         f->up = o->stack;
-        f->next = o->fts.fts_child && o->fts.fts_cur == e ? o->fts.fts_child
-                                                          : read_children(o, e);
+        f->next = o->fts.fts_child && o->fts.fts_cur == e ? o->fts.fts_child : read_children(o, e);
         o->fts.fts_child = NULL;
         o->stack = f;
         return true;
@@ -225,7 +224,8 @@ static FTSENT *step(struct ofts *o)
                 e->fts_info = classify(e, follows(o, e));
                 return e;
         }
-        if (e && e->fts_instr == FTS_FOLLOW && (e->fts_info == FTS_SL || e->fts_info == FTS_SLNONE)) {
+        if (e && e->fts_instr == FTS_FOLLOW &&
+            (e->fts_info == FTS_SL || e->fts_info == FTS_SLNONE)) {
                 e->fts_instr = FTS_NOINSTR;
                 e->fts_info = classify(e, true);
                 if (e->fts_info == FTS_D) {

@@ -447,6 +447,64 @@ OVL_EXPORT char *mkdtemp(char *t)
         return ovl_ret(r) < 0 ? NULL : t;
 }
 
+/* mktemp and tempnam only pick a name, but glibc checks that it is free with
+ * internal calls, which would ask the real directory instead of the merged
+ * view: inside an overlay the name is checked through the shim. */
+static bool free_name(char *t, int suffixlen)
+{
+        for (int tries = 0; tries < 1000; tries++) {
+                struct stat st;
+                if (tmpl_fill(t, suffixlen) < 0) {
+                        return false;
+                }
+                if (lstat(t, &st) < 0 && errno == ENOENT) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+OVL_EXPORT char *mktemp(char *t)
+{
+        if (!tmpl_inside(t)) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+                return REAL(mktemp)(t);
+#pragma GCC diagnostic pop
+        }
+        int saved = errno;
+        if (!free_name(t, 0)) {
+                t[0] = '\0';
+                errno = EEXIST;
+                return t;
+        }
+        errno = saved;
+        return t;
+}
+
+static bool is_dir(const char *d)
+{
+        struct stat st;
+        return d && stat(d, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* glibc's choice: $TMPDIR, else dir, else /tmp; at most 5 prefix chars. */
+OVL_EXPORT char *tempnam(const char *dir, const char *pfx)
+{
+        const char *env = secure_getenv("TMPDIR");
+        const char *d = is_dir(env) ? env : is_dir(dir) ? dir : "/tmp";
+        char t[PATH_MAX];
+        int n = snprintf(t, sizeof(t), "%s/%.5sXXXXXX", d, pfx ? pfx : "file");
+        if (n >= (int)sizeof(t) || !tmpl_inside(t)) {
+                return REAL(tempnam)(dir, pfx);
+        }
+        if (!free_name(t, 0)) {
+                errno = EEXIST;
+                return NULL;
+        }
+        return strdup(t);
+}
+
 /* --- fds: a change through an fd on a lower object goes to its copy-up ------------ */
 
 #define FD_OP(call, fd, pass, op)                                                                  \
