@@ -383,10 +383,12 @@ int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc)
         if (!lp) {
                 return ovl_sys_unlinkat(upper_fd(m), loc->rel, 0);
         }
-        if (loc->layer == 0 && ovl_wh_format(m) == OVL_WH_OCI) {
+        r = whiteout_at(m, loc->rel, false);
+        if (r == 0 && loc->layer == 0 && ovl_wh_format(m) == OVL_WH_OCI) {
+                /* the marker first: until the entry goes, the entry wins over it */
                 r = ovl_sys_unlinkat(upper_fd(m), loc->rel, 0);
         }
-        return r < 0 ? r : whiteout_at(m, loc->rel, false);
+        return r;
 }
 
 /* Take the upper directory at rel out of the way, markers and all. */
@@ -428,8 +430,8 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
                 return remove_upper_dir(m, loc->rel);
         }
         if (!in_upper || ovl_wh_format(m) == OVL_WH_OCI) {
-                r = in_upper ? remove_upper_dir(m, loc->rel) : 0;
-                return r < 0 ? r : whiteout_at(m, loc->rel, false);
+                r = whiteout_at(m, loc->rel, false); /* marker first, as in unlink */
+                return r == 0 && in_upper ? remove_upper_dir(m, loc->rel) : r;
         }
         /* rule 46: one step from the directory to a single whiteout */
         char tmp[64];
@@ -528,15 +530,20 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         bool wh = lpa && !(flags & RENAME_EXCHANGE);
         bool oci = wh && ovl_wh_format(m) == OVL_WH_OCI;
         unsigned f = flags | (wh && !oci ? RENAME_WHITEOUT : 0);
+        if (r == 0 && oci) {
+                r = whiteout_at(m, a->rel, false); /* the marker first: a still wins */
+        }
         if (r == 0) {
                 r = ovl_sys_renameat2(upper_fd(m), a->rel, upper_fd(m), b->rel, f);
+                if (r < 0 && oci) {
+                        drop_oci_marker(m, a->rel);
+                }
         }
         if (r == -EINVAL && (f & RENAME_WHITEOUT)) { /* no RENAME_WHITEOUT here */
                 r = ovl_sys_renameat2(upper_fd(m), a->rel, upper_fd(m), b->rel, flags);
-                oci = r == 0;
-        }
-        if (r == 0 && oci) {
-                r = whiteout_at(m, a->rel, false);
+                if (r == 0) {
+                        r = whiteout_at(m, a->rel, false);
+                }
         }
         if (r == 0 && ovl_wh_format(m) == OVL_WH_OCI) {
                 drop_oci_marker(m, b->rel);

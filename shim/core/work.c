@@ -81,7 +81,8 @@ int ovl_write_begin(struct ovl_mount *m)
 {
         int st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE);
         if (st == 2) {
-                return m->lockfd >= 0 ? 0 : take_lock(m);
+                int wfd = ovl_layer_fd(&m->work); /* a work dir removed under us */
+                return wfd < 0 ? wfd : m->lockfd >= 0 ? 0 : take_lock(m);
         }
         if (!m->layers[0].path) {
                 return -EROFS;
@@ -127,29 +128,41 @@ static int read_format(struct ovl_mount *m)
         return strstr(buf, "whiteout=oci") ? OVL_WH_OCI : 0;
 }
 
-static bool can_chardev(struct ovl_mount *m)
+/* Did the file system refuse (0), or is something else wrong (<0)? */
+static int refused(int r)
 {
-        int wfd = ovl_layer_fd(&m->work);
-        char t[64];
-        ovl_tmpname(t, sizeof(t));
-        bool ok = wfd >= 0 && ovl_sys_mknodat(wfd, t, S_IFCHR, 0) == 0;
-        if (ok) {
-                ovl_sys_unlinkat(wfd, t, 0);
-        }
-        return ok;
+        return r == -EPERM || r == -EINVAL || r == -EOPNOTSUPP ? 0 : r;
 }
 
-static bool can_xattr(struct ovl_mount *m)
+/* 1 when an unprivileged chardev 0/0 can be made here, 0 when refused. */
+static int probe_chardev(struct ovl_mount *m)
+{
+        int wfd = ovl_layer_fd(&m->work);
+        if (wfd < 0) {
+                return wfd;
+        }
+        char t[64];
+        ovl_tmpname(t, sizeof(t));
+        int r = ovl_sys_mknodat(wfd, t, S_IFCHR, 0);
+        if (r == 0) {
+                ovl_sys_unlinkat(wfd, t, 0);
+                return 1;
+        }
+        return refused(r);
+}
+
+static int probe_xattr(struct ovl_mount *m)
 {
         int wfd = ovl_layer_fd(&m->work);
         char t[64];
         ovl_tmpname(t, sizeof(t));
-        if (wfd < 0 || ovl_sys_mkdirat(wfd, t, 0700) < 0) {
-                return false;
+        int r = wfd < 0 ? wfd : ovl_sys_mkdirat(wfd, t, 0700);
+        if (r < 0) {
+                return r;
         }
-        bool ok = ovl_sys_setxattrat(wfd, t, "user.overlay.opaque", "y", 1) == 0;
+        r = ovl_sys_setxattrat(wfd, t, "user.overlay.opaque", "y", 1);
         ovl_sys_unlinkat(wfd, t, AT_REMOVEDIR);
-        return ok;
+        return r == 0 ? 1 : refused(r);
 }
 
 static void record_format(struct ovl_mount *m, int fmt)
@@ -180,7 +193,13 @@ int ovl_wh_format(struct ovl_mount *m)
         }
         f = read_format(m);
         if (!f) {
-                bool kernel = can_chardev(m) && can_xattr(m);
+                /* a work dir that is gone is an error, not a verdict on the format */
+                int c = probe_chardev(m);
+                int x = c > 0 ? probe_xattr(m) : 0;
+                if (c < 0 || x < 0) {
+                        return c < 0 ? c : x;
+                }
+                bool kernel = c && x;
                 if (m->whiteout == OVL_WH_CHARDEV && !kernel) {
                         return -EIO; /* forced, and the file system refuses it */
                 }
