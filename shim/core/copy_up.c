@@ -141,11 +141,7 @@ static int copy_attrs(const struct stat *st, int dfd, const char *drel)
 
 static int open_lower(int lfd, const char *rel)
 {
-        int fd = ovl_sys_openat(lfd, rel, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOFOLLOW, 0);
-        if (fd == -EPERM) { /* O_NOATIME needs ownership */
-                fd = ovl_sys_openat(lfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-        }
-        return fd;
+        return ovl_sys_openat_noatime(lfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 }
 
 static int build_file(struct ovl_mount *m, const struct ovl_loc *loc, const char *tmp, bool data)

@@ -416,6 +416,9 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
         if (!S_ISDIR(loc->st.st_mode)) {
                 return -ENOTDIR;
         }
+        if (!loc->rel[0]) {
+                return -EBUSY; /* MERGED itself, a mount point to the kernel */
+        }
         int r = ovl_dir_empty(loc);
         if (r == 0) {
                 r = prepare(cfg, loc);

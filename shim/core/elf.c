@@ -143,7 +143,7 @@ int ovl_exec_probe_fd(int fd, struct ovl_exec_info *info)
 
 int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info)
 {
-        int fd = ovl_sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
+        int fd = ovl_sys_openat_noatime(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0) {
                 return fd;
         }

@@ -181,8 +181,8 @@ static size_t count_and_fill(struct ldir *d, int dfd, char *buf, size_t bufsz, b
 /* Read the directory twice: once to size the table, once to fill it. */
 static void fill(struct ldir *d, int lfd)
 {
-        int dfd =
-            ovl_sys_openat(lfd, d->rel[0] ? d->rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int dfd = ovl_sys_openat_noatime(lfd, d->rel[0] ? d->rel : ".",
+                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 d->unreadable = true;
                 return;

@@ -43,7 +43,10 @@ static int open_real(struct ovl_loc *loc, int flags, mode_t mode)
                 if (lfd < 0) {
                         return lfd;
                 }
-                int fd = ovl_sys_openat(lfd, ovl_loc_relpath(loc), flags, mode);
+                /* a lower file is read without touching its atime (rule 64) */
+                int fd = loc->layer > 0 && !(flags & O_PATH)
+                             ? ovl_sys_openat_noatime(lfd, ovl_loc_relpath(loc), flags, mode)
+                             : ovl_sys_openat(lfd, ovl_loc_relpath(loc), flags, mode);
                 if (fd != -EBADF || tries) {
                         return fd;
                 }

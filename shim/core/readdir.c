@@ -180,8 +180,8 @@ static int read_layer(struct merge *mg, bool bottom)
         if (mg->fd < 0) {
                 return mg->fd;
         }
-        int dfd =
-            ovl_sys_openat(mg->fd, ovl_loc_relpath(mg->loc), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int dfd = ovl_sys_openat_noatime(mg->fd, ovl_loc_relpath(mg->loc),
+                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 return dfd;
         }
@@ -358,8 +358,8 @@ static int layer_empty(const struct ovl_loc *loc, int i)
 {
         int fd = ovl_layer_fd(&loc->m->layers[i]);
         int dfd = fd < 0 ? fd
-                         : ovl_sys_openat(fd, ovl_loc_relpath(loc),
-                                          O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+                         : ovl_sys_openat_noatime(fd, ovl_loc_relpath(loc),
+                                                  O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 return dfd;
         }

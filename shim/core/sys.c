@@ -66,6 +66,12 @@ int ovl_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
         return (int)S4(SYS_openat, dirfd, path, flags, mode);
 }
 
+int ovl_sys_openat_noatime(int dirfd, const char *path, int flags, mode_t mode)
+{
+        int fd = ovl_sys_openat(dirfd, path, flags | O_NOATIME, mode);
+        return fd == -EPERM ? ovl_sys_openat(dirfd, path, flags, mode) : fd;
+}
+
 int ovl_sys_close(int fd)
 {
         return (int)S1(SYS_close, fd);

@@ -63,6 +63,11 @@ gid_t ovl_sys_getegid(void);
 void *ovl_sys_scratch(size_t n);
 void ovl_sys_scratch_free(void *p, size_t n);
 
+/* openat with O_NOATIME where the caller may use it (it owns the file, or is
+ * root), plainly otherwise: reading a lower layer never changes its atimes
+ * (SEMANTICS.md rule 64). */
+int ovl_sys_openat_noatime(int dirfd, const char *path, int flags, mode_t mode);
+
 /* fstatat(dirfd, path) with AT_SYMLINK_NOFOLLOW, "" meaning dirfd itself */
 int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st);
 /* The real path of an open fd via /proc/self/fd. Returns length or -errno. */

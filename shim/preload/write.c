@@ -39,34 +39,73 @@ static int at_flags(int flags)
                ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
 }
 
+/* The kernel looks at the last component of the path before the object:
+ * 0 a name, 1 ".", 2 "..". */
+static int last_dot(const char *p)
+{
+        size_t l = strlen(p);
+        while (l > 1 && p[l - 1] == '/') {
+                l--;
+        }
+        size_t b = l;
+        while (b > 0 && p[b - 1] != '/') {
+                b--;
+        }
+        if (l - b == 1 && p[b] == '.') {
+                return 1;
+        }
+        return l - b == 2 && p[b] == '.' && p[b + 1] == '.' ? 2 : 0;
+}
+
+/* mkdir ".": EEXIST, as filename_create answers for anything but a name */
+static int mkdir_loc(struct ovl_config *cfg, struct ovl_loc *loc, const char *p, mode_t mode)
+{
+        return last_dot(p) ? -EEXIST : ovl_mkdir(cfg, loc, mode);
+}
+
+/* rmdir "..": ENOTEMPTY, rmdir ".": EINVAL (do_rmdir) */
+static int rmdir_loc(struct ovl_config *cfg, struct ovl_loc *loc, const char *p)
+{
+        static const int dot_err[] = {0, -EINVAL, -ENOTEMPTY};
+        int d = last_dot(p);
+        return d ? dot_err[d] : ovl_rmdir(cfg, loc);
+}
+
+/* unlink of "." or "..": EISDIR (do_unlinkat) */
+static int unlink_loc(struct ovl_config *cfg, struct ovl_loc *loc, const char *p)
+{
+        return last_dot(p) ? -EISDIR : ovl_unlink(cfg, loc);
+}
+
 OVL_EXPORT int mkdir(const char *p, mode_t mode)
 {
         ONE("mkdir", AT_FDCWD, p, NF, REAL(mkdir)(p, mode), REAL(mkdir)(real_path, mode),
-            ovl_mkdir(cfg, &loc, mode));
+            mkdir_loc(cfg, &loc, p, mode));
 }
 
 OVL_EXPORT int mkdirat(int fd, const char *p, mode_t mode)
 {
         ONE("mkdirat", fd, p, NF, REAL(mkdirat)(fd, p, mode),
-            REAL(mkdirat)(AT_FDCWD, real_path, mode), ovl_mkdir(cfg, &loc, mode));
+            REAL(mkdirat)(AT_FDCWD, real_path, mode), mkdir_loc(cfg, &loc, p, mode));
 }
 
 OVL_EXPORT int rmdir(const char *p)
 {
-        ONE("rmdir", AT_FDCWD, p, NF, REAL(rmdir)(p), REAL(rmdir)(real_path), ovl_rmdir(cfg, &loc));
+        ONE("rmdir", AT_FDCWD, p, NF, REAL(rmdir)(p), REAL(rmdir)(real_path),
+            rmdir_loc(cfg, &loc, p));
 }
 
 OVL_EXPORT int unlink(const char *p)
 {
         ONE("unlink", AT_FDCWD, p, NF, REAL(unlink)(p), REAL(unlink)(real_path),
-            ovl_unlink(cfg, &loc));
+            unlink_loc(cfg, &loc, p));
 }
 
 OVL_EXPORT int unlinkat(int fd, const char *p, int flags)
 {
         ONE("unlinkat", fd, p, NF, REAL(unlinkat)(fd, p, flags),
             REAL(unlinkat)(AT_FDCWD, real_path, flags),
-            (flags & AT_REMOVEDIR) ? ovl_rmdir(cfg, &loc) : ovl_unlink(cfg, &loc));
+            (flags & AT_REMOVEDIR) ? rmdir_loc(cfg, &loc, p) : unlink_loc(cfg, &loc, p));
 }
 
 /* remove(3): unlink, or rmdir for a directory, as glibc does. */
@@ -275,19 +314,38 @@ static int link_op(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b,
         return ovl_link(cfg, a, b);
 }
 
+/* "." or ".." as the last component: rename answers EBUSY (EEXIST for a
+ * NOREPLACE target), link EEXIST for its new name (do_renameat2, do_linkat). */
+static int dots(two_op fn, const char *o, const char *n, unsigned flags)
+{
+        if (fn != ovl_rename) {
+                return last_dot(n) ? -EEXIST : 0;
+        }
+        if (last_dot(o)) {
+                return -EBUSY;
+        }
+        return !last_dot(n) ? 0 : (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+}
+
 /* Both names inside one overlay: the core; across an overlay's edge: EXDEV,
  * as between two mounts. 1 when handled (result in *res). */
 static int two(const char *call, int *ofd, const char **op, int *nfd, const char **np, int orf,
                two_op fn, unsigned flags, int *res)
 {
         struct ovl_loc a, b;
-        const char *orig = *op;
+        const char *orig = *op, *orig_new = *np;
         int x = side(ofd, op, orf, &a);
         int y = x < 0 ? 0 : side(nfd, np, NF, &b);
         if (x == 0 && y == 0) {
                 return 0;
         }
-        int r = x < 0 ? x : (y < 0 ? y : (x != y ? -EXDEV : fn(ovl_active(), &a, &b, flags)));
+        int r = x < 0 ? x : (y < 0 ? y : (x != y ? -EXDEV : 0));
+        if (r == 0) {
+                r = dots(fn, orig, orig_new, flags);
+        }
+        if (r == 0) {
+                r = fn(ovl_active(), &a, &b, flags);
+        }
         *res = done(call, orig, x < 0 ? x : 0, &a, r);
         return 1;
 }
