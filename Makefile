@@ -129,3 +129,11 @@ install: all
 
 clean:
 	rm -rf build build-*
+
+# --- differential tester (tests/diff): kernel overlay vs shim, both modes -----
+.PHONY: difftest difftest-ci
+difftest: all
+	OVL_BUILD=$(abspath $(BUILD)) tests/diff/run.sh $(or $(SEEDS),50) $(or $(OPS),200)
+
+difftest-ci: all
+	OVL_BUILD=$(abspath $(BUILD)) OVL_DIFFTEST=1 tests/integration/t_diff.sh

@@ -1,0 +1,199 @@
+"""The intentional differences between ovlshim and the kernel overlay, as code.
+
+This module is the one place where the differential tester (tests/diff) forgives a difference.
+Every rule here has an id that is listed, with its reason, in tests/diff/INTENTIONAL.md; nothing
+else in tests/diff normalises results. Some rules act at record time (the executor calls them,
+or does not record a field at all: named in the docstrings below), the rest when the two sides'
+records are compared (normalise_rec, normalise_dump, wh_refusal).
+
+  N-INO       inode and device numbers: values never recorded; the dump compares st_ino
+              equivalence classes of non-directories, and each side checks d_ino == st_ino and
+              fstat == stat on its own (executor.py dump/listing/content)
+  N-ORDER     readdir order: listings are sorted (executor.py listing)
+  N-WH        `.wh.*` names are refused by the shim with EINVAL; the kernel creates them. The
+              kernel side removes what it created (after_op) so both go on from one state.
+  N-LEAK      markers the kernel leaks into readdir (xattr whiteouts in an upper or a bottom
+              layer or without the parent's "x" marker, whiteouts in non-merged or opaque
+              directories): names listed by the kernel whose lstat gives ENOENT are dropped
+              from the kernel's listings; the shim must list none
+  N-OVLNS     both overlay xattr namespaces are the shim's own: in root mode the kernel shows
+              user.overlay.* as ordinary xattrs, the shim hides and escapes them; results of
+              xattr calls naming user.overlay.* are not compared there and the names are
+              dropped from listings and dumps (in user mode trusted.* is out of reach for both)
+  N-RO1       a read-only overlay with one lower: the kernel needs two, so the oracle gets an
+              extra empty lower (difftest.py kernel_lowers)
+  N-XATTRDROP xattrs the user may not set are dropped at copy-up by the shim (user mode:
+              security.capability): not compared on copied-up files in user mode
+  N-DIRMETA   directory st_nlink and st_size: not recorded (executor.py strec)
+  N-DIRTIME   timestamps of directories: not compared (normalise_st)
+  N-UNREAD    (user mode) copy-up of a lower object the user cannot read: the kernel copies
+              with the mounter's capabilities inside its user namespace, the shim has only the
+              user's rights; the generator gives lower objects owner read (files) and owner
+              read+search (dirs) in user mode (difftest.py gen_mode)
+"""
+import os
+import stat
+
+OVL_USER_NS = "user.overlay."
+
+
+def ftype(m):
+    if stat.S_ISREG(m):
+        return "f"
+    if stat.S_ISDIR(m):
+        return "d"
+    if stat.S_ISLNK(m):
+        return "l"
+    if stat.S_ISFIFO(m):
+        return "p"
+    if stat.S_ISCHR(m):
+        return "c"
+    if stat.S_ISBLK(m):
+        return "b"
+    if stat.S_ISSOCK(m):
+        return "s"
+    return "?"
+
+
+# ---------------------------------------------------------------- N-WH (runtime part)
+WH_CREATORS = ("open", "mkdir", "symlink", "mkfifo", "mknod", "writefile")
+
+
+def wh_target(o):
+    """The `.wh.` name an op would create, or None."""
+    if o.get("op") not in WH_CREATORS:
+        return None
+    if o["op"] == "open" and "CREAT" not in o.get("flags", []):
+        return None
+    base = os.path.basename(o["a"].rstrip("/"))
+    return base if base.startswith(".wh.") else None
+
+
+def after_op(ex, o, rec):
+    """Called by the executor after every op. On the kernel side, an object the kernel created
+    under a `.wh.` name is removed again (N-WH), so both sides continue from the same state;
+    an ENOTEMPTY the kernel gives only because of names it leaks is marked (N-LEAK)."""
+    if ex.side != "kernel":
+        return
+    if rec.get("r") == "E:ENOTEMPTY" and o["op"] in ("rmdir", "rename"):
+        k = "a" if o["op"] == "rmdir" else "b"
+        try:
+            lst = ex.listing(o[k], o[k], ex.dfd(o.get(k + "d")))
+            if not lst["ents"]:
+                # empty to the eye: what makes it "not empty" is a marker the kernel leaks
+                # (listed and ENOENT, or counted by its emptiness check and not listed)
+                rec["leak_notempty"] = lst["leaks"] or ["(unlisted)"]
+        except OSError:
+            pass
+        return
+    if not wh_target(o):
+        return
+    d = ex.dfd(o.get("ad"))
+    # only a name inside the overlay (its parent on the overlay's device) is a marker's name
+    try:
+        parent = os.path.dirname(o["a"].rstrip("/")) or "."
+        rec["wh_inside"] = os.stat(parent, dir_fd=d).st_dev == os.stat(ex.M).st_dev
+    except OSError:
+        rec["wh_inside"] = False
+    if rec.get("r") != "ok" or not rec["wh_inside"]:
+        return
+    try:
+        if o["op"] == "open":
+            ex.close_slot(o["s"])
+        if o["op"] == "mkdir":
+            os.rmdir(o["a"], dir_fd=d)
+        else:
+            os.unlink(o["a"], dir_fd=d)
+        rec["wh_undone"] = True
+    except OSError as e:
+        rec["wh_undo_failed"] = e.errno
+
+
+# ---------------------------------------------------------------- comparison
+INTERNAL_KEYS = {"i", "wh_undone", "wh_undo_failed", "tree", "leak_notempty", "wh_inside"}
+
+
+def leak_divergence(krec, srec):
+    """N-LEAK: the kernel refused to remove or replace a directory that holds nothing but
+    names it leaks, the shim (which hides them) did it. The two states part here: the
+    comparison of later results stops (the run still counts as passed up to this op)."""
+    return bool(krec.get("leak_notempty")) and srec.get("r") == "ok"
+
+
+def normalise_st(st, mode):
+    """A stat record [type, mode, uid, gid, size, nlink, mtime, (rdev)] -> comparable."""
+    if not isinstance(st, list):
+        return st
+    st = list(st)
+    if st[0] == "d":
+        st[6] = "-"  # N-DIRTIME
+    return st
+
+
+def _xattr_name_hidden(name, mode):
+    return mode == "root" and name.startswith(OVL_USER_NS)  # N-OVLNS
+
+
+def normalise_rec(rec, o, mode, side):
+    """One op's record -> the dict that is compared. Returns (dict, note)."""
+    r = {k: v for k, v in rec.items() if k not in INTERNAL_KEYS}
+    note = None
+    for k in list(r):
+        if k.startswith("st_") or k in ("st", "fst"):
+            r[k] = normalise_st(r[k], mode)
+    if "leaks" in r:
+        if side == "kernel":
+            r["leaks"] = []  # N-LEAK: the kernel's leaked markers are not part of the view
+    if side == "kernel":
+        r.pop("dino_ne_ino", None)  # N-INO: the kernel's d_ino may differ from st_ino
+    if "out" in r:
+        r["out"] = noise(r["out"])
+    if "names" in r:
+        r["names"] = [n for n in r["names"] if not _xattr_name_hidden(n, mode)]
+    if o.get("name") and _xattr_name_hidden(o["name"], mode):
+        # N-OVLNS: the call's own result is not compared, its effect on the path's stat is
+        for k in list(r):
+            if not k.startswith("st_"):
+                del r[k]
+        note = "N-OVLNS"
+    return r, note
+
+
+def noise(text):
+    """Not a difference: the random names of temporary files in command output (sed -i)."""
+    import re
+    return re.sub(r"/sed[A-Za-z0-9]{6}\b", "/sedXXXXXX", text)
+
+
+def wh_refusal(o, krec, srec):
+    """N-WH: True when the shim refused a `.wh.` name with EINVAL (whatever the kernel did,
+    which after_op undid). A shim that created the name is reported by the caller."""
+    return bool(wh_target(o)) and krec.get("wh_inside") and srec.get("r") == "E:EINVAL"
+
+
+def normalise_dump(dump, mode, side, copied_up=None):
+    """The final tree -> comparable dict {path: entry}."""
+    tree = dict(dump["tree"])
+    out = {}
+    for p, e in tree.items():
+        if not isinstance(e, dict):
+            out[p] = e
+            continue
+        e = dict(e)
+        if "st" in e:
+            e["st"] = normalise_st(e["st"], mode)
+        xa = e.get("xattrs")
+        if isinstance(xa, dict):
+            xa = {k: v for k, v in xa.items() if not _xattr_name_hidden(k, mode)}
+            if mode == "user":
+                xa.pop("security.capability", None)  # N-XATTRDROP
+            if xa:
+                e["xattrs"] = xa
+            else:
+                e.pop("xattrs", None)
+        out[p] = e
+    # N-LEAK: the shim must show no leaked names; the kernel's are dropped
+    out["!leaks"] = [] if side == "kernel" else dump.get("leaks", [])
+    if side == "kernel":
+        out.pop("!dino_ne_ino", None)  # N-INO
+    return out
