@@ -439,21 +439,27 @@ class Executor:
                 except OSError:
                     base = None
                 if not base or not base.startswith("/") or base.endswith(" (deleted)"):
-                    if p.split("/")[0] == "..":
-                        return True
-                    continue
+                    continue  # a removed directory: its ".." is its old parent, inside
             else:
                 try:
                     base = os.getcwd()
-                except OSError:
-                    return p.split("/")[0] == ".."
+                except OSError as e:
+                    self.seen_cwd = "E:" + errname(e.errno)
+                    continue  # the cwd was removed: as above
+                self.seen_cwd = base
             if not os.path.normpath(os.path.join(base, p)).startswith(guard + "/"):
                 return True
         return False
 
     def run_op(self, i, o):
         rec = {"i": i}
-        if self.escapes(o):
+        self.seen_cwd = None
+        skip = self.escapes(o)
+        if self.seen_cwd is not None and (skip or self.seen_cwd.startswith("E:")):
+            # the guard looked at the cwd: show it, so that a cwd that differs between the
+            # sides (e.g. getcwd after the cwd was removed) is reported as such
+            rec["cwd"] = self.seen_cwd
+        if skip:
             rec["r"] = "skipped: leaves MERGED's parent"
             return rec
         fn = getattr(self, "op_" + o["op"])
