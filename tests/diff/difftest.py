@@ -54,7 +54,6 @@ Exit status: 0 no difference, 1 differences, 2 harness error.
 """
 import argparse
 import contextlib
-import hashlib
 import io
 import json
 import multiprocessing
@@ -452,7 +451,6 @@ class OpGen:
 
     def gen_one(self):
         rng = self.rng
-        ops = []
         table = [
             ("open", 12), ("read", 5), ("pread", 2), ("write", 5), ("pwrite", 3), ("lseek", 1),
             ("ftruncate", 2), ("fstat", 2), ("fchmod", 1), ("fchown", 1), ("futimens", 1),
@@ -684,7 +682,6 @@ class OpGen:
         return [self.P({"op": "listdir"}, self.pick("dir"))]
 
     def g_cmd(self):
-        rng = self.rng
         pick0 = self.pick
 
         def pick(want="any"):
@@ -1459,9 +1456,9 @@ def compare(case, ops, krecs, srecs, serr, src):
                 SOFT.append("op #%d %s: kernel %s, shim %s" % (i, describe(o), kn["r"], sn["r"]))
                 continue
         if kn == sn and ("tree" in k or "tree" in s):
-            a = intentional.normalise_dump(k["tree"], case.mode, "kernel") if "tree" in k else None
-            b = intentional.normalise_dump(s["tree"], case.mode, SSIDE) if "tree" in s else None
-            dd = dict_diff(a or {}, b or {})
+            a = intentional.normalise_dump(k["tree"], case.mode, "kernel") if "tree" in k else {}
+            b = intentional.normalise_dump(s["tree"], case.mode, SSIDE) if "tree" in s else {}
+            dd = dict_diff(*intentional.pair_dumps(a, b, case.mode))
             if dd:
                 return Diff("tree", i, ("tree", dd[0][1]), "the merged trees differ after op #%d %s:\n%s"
                             % (i, describe(o), fmt_dict_diff(dd, "kernel", "shim")))
@@ -1489,7 +1486,7 @@ def compare(case, ops, krecs, srecs, serr, src):
                     % (src, serr.strip()[-1500:]))
     a = intentional.normalise_dump(kd, case.mode, "kernel")
     b = intentional.normalise_dump(sd, case.mode, SSIDE)
-    dd = dict_diff(a, b)
+    dd = dict_diff(*intentional.pair_dumps(a, b, case.mode))
     if dd:
         return Diff("tree", None, ("tree", dd[0][1]), "the final merged trees differ:\n" + fmt_dict_diff(dd, "kernel", "shim"))
     if src != 0:
