@@ -103,7 +103,6 @@ struct ovl_loc {
 
 /* Resolution flags */
 #define OVL_R_NOFOLLOW 0x1 /* do not follow a final symlink */
-#define OVL_R_PARENT 0x2   /* the final name may be missing (creation) */
 #define OVL_R_EMPTY 0x4    /* "" means the dirfd itself (AT_EMPTY_PATH) */
 
 /* Outcome of ovl_resolve */

@@ -128,6 +128,9 @@ int ovl_truncate(struct ovl_config *cfg, struct ovl_loc *loc, off_t len)
         if (loc->layer >= 0 && S_ISDIR(loc->st.st_mode)) {
                 return -EISDIR;
         }
+        if (loc->layer >= 0 && !S_ISREG(loc->st.st_mode)) {
+                return -EINVAL; /* a fifo or device: opening it for the truncate would block */
+        }
         if (len < 0) {
                 return -EINVAL;
         }

@@ -9,18 +9,11 @@
 
 #define LIST_MAX 65536
 
-/* The name stored on disk for a name the program asks for; NULL if none. */
+/* The name stored on disk for one the program asks for (the core's escaping);
+ * NULL for a name of the overlay's own, which reads as missing. */
 static const char *disk_name(const char *name, char *buf, size_t cap)
 {
-        static const char *const ns[] = {"trusted.overlay.", "user.overlay."};
-        for (size_t i = 0; i < 2; i++) {
-                size_t pl = strlen(ns[i]);
-                if (strncmp(name, ns[i], pl) == 0) {
-                        int n = snprintf(buf, cap, "%soverlay.%s", ns[i], name + pl);
-                        return n > 0 && (size_t)n < cap ? buf : NULL;
-                }
-        }
-        return ovl_xattr_private(name) ? NULL : name;
+        return ovl_xattr_disk_name(name, buf, cap) == 0 ? buf : NULL;
 }
 
 /* Keep what the program may see of a raw list; returns the new length. */
