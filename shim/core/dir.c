@@ -91,20 +91,29 @@ static int read_only(const struct ovl_loc *loc)
         return loc->m->layers[0].path ? 0 : -EROFS;
 }
 
-/* Parent in the upper, permission checked first so a refusal leaves no copy. */
-static int prepare(struct ovl_config *cfg, struct ovl_loc *loc)
+/* May the caller change loc's entry? Checked before anything is copied up,
+ * so that a refusal leaves no copy. */
+static int check(struct ovl_config *cfg, struct ovl_loc *loc)
 {
-        struct ovl_mount *m = loc->m;
         if (!loc->rel[0]) {
                 return -EBUSY;
         }
-        int r = ovl_write_begin(m);
-        if (r == 0) {
-                r = may_change_parent(cfg, loc, loc->layer >= 0 ? loc : NULL);
-        }
+        int r = ovl_write_begin(loc->m);
+        return r < 0 ? r : may_change_parent(cfg, loc, loc->layer >= 0 ? loc : NULL);
+}
+
+static int upper_parent(struct ovl_config *cfg, struct ovl_loc *loc)
+{
         char parent[PATH_MAX];
         ovl_rel_parent(loc->rel, parent);
-        return r == 0 ? ovl_upper_dir(cfg, m, parent) : r;
+        return ovl_upper_dir(cfg, loc->m, parent);
+}
+
+/* Parent in the upper, permission checked first. */
+static int prepare(struct ovl_config *cfg, struct ovl_loc *loc)
+{
+        int r = check(cfg, loc);
+        return r < 0 ? r : upper_parent(cfg, loc);
 }
 
 /* Is there a whiteout (of any format) at `rel` in the upper? */
@@ -265,7 +274,7 @@ int ovl_mkdir(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode)
 
 int ovl_mknod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode, dev_t dev)
 {
-        if (S_ISCHR(mode) && dev == 0) {
+        if (S_ISCHR(mode) && dev == 0 && loc->layer < 0) {
                 return -EPERM; /* a whiteout through the overlay (rule 14) */
         }
         struct newobj o = {.kind = K_NODE, .mode = mode, .dev = dev};
@@ -371,10 +380,11 @@ int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc)
         if (read_only(loc) < 0) {
                 return -EROFS;
         }
-        if (S_ISDIR(loc->st.st_mode)) {
-                return -EISDIR;
+        int r = check(cfg, loc); /* may_delete: permission, then the type */
+        if (r == 0 && S_ISDIR(loc->st.st_mode)) {
+                r = -EISDIR;
         }
-        int r = prepare(cfg, loc);
+        r = r < 0 ? r : upper_parent(cfg, loc);
         int lp = r < 0 ? r : lower_positive(cfg, loc->m, loc->rel);
         if (lp < 0) {
                 return lp;
@@ -413,16 +423,14 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
         if (read_only(loc) < 0) {
                 return -EROFS;
         }
-        if (!S_ISDIR(loc->st.st_mode)) {
-                return -ENOTDIR;
+        int r = check(cfg, loc); /* EBUSY for MERGED itself, a mount point */
+        if (r == 0 && !S_ISDIR(loc->st.st_mode)) {
+                r = -ENOTDIR;
         }
-        if (!loc->rel[0]) {
-                return -EBUSY; /* MERGED itself, a mount point to the kernel */
-        }
-        int r = ovl_dir_empty(loc);
         if (r == 0) {
-                r = prepare(cfg, loc);
+                r = ovl_dir_empty(loc);
         }
+        r = r < 0 ? r : upper_parent(cfg, loc);
         int lp = r < 0 ? r : lower_positive(cfg, loc->m, loc->rel);
         if (lp < 0) {
                 return lp;
@@ -457,13 +465,26 @@ static bool has_lower(const struct ovl_loc *loc)
         return S_ISDIR(loc->st.st_mode) && loc->top_lower > 0;
 }
 
-static int rename_checks(const struct ovl_loc *a, const struct ovl_loc *b, unsigned flags)
+/* ovl_rename: only directories without a lower part move (rule 48) */
+static int rename_moves(const struct ovl_loc *a, const struct ovl_loc *b, unsigned flags)
 {
-        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
-            (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) {
-                return -EINVAL; /* RENAME_WHITEOUT included (rule 49) */
-        }
-        if (a->layer < 0 || ((flags & RENAME_EXCHANGE) && b->layer < 0)) {
+        return has_lower(a) || ((flags & RENAME_EXCHANGE) && has_lower(b)) ? -EXDEV : 0;
+}
+
+/* Is `rel` strictly below the directory `anc`? */
+static bool below(const char *anc, const char *rel)
+{
+        size_t l = strlen(anc);
+        return !strncmp(rel, anc, l) && rel[l] == '/';
+}
+
+/* vfs_rename's order once both names are looked up: may_delete/may_create
+ * (permission, then the types), then the overlay's own refusals. */
+static int rename_checks(struct ovl_config *cfg, const struct ovl_loc *a, const struct ovl_loc *b,
+                         unsigned flags)
+{
+        bool x = flags & RENAME_EXCHANGE, bx = b->layer >= 0;
+        if (a->layer < 0 || (x && !bx)) {
                 return -ENOENT;
         }
         if (!a->rel[0] || !b->rel[0]) {
@@ -475,21 +496,23 @@ static int rename_checks(const struct ovl_loc *a, const struct ovl_loc *b, unsig
         if (read_only(a) < 0) {
                 return -EROFS;
         }
-        size_t al = strlen(a->rel);
-        if (!strncmp(b->rel, a->rel, al) && b->rel[al] == '/') {
+        if (below(a->rel, b->rel)) {
                 return -EINVAL; /* into itself */
         }
-        if (b->layer < 0 || (flags & RENAME_EXCHANGE)) {
-                return has_lower(a) || ((flags & RENAME_EXCHANGE) && has_lower(b)) ? -EXDEV : 0;
+        int r = may_change_parent(cfg, a, a);
+        r = r < 0 ? r : may_change_parent(cfg, b, bx ? b : NULL);
+        if (r < 0 || !bx || x) {
+                return r < 0 ? r : (flags & RENAME_WHITEOUT) ? -EINVAL : rename_moves(a, b, flags);
         }
+        bool ad = S_ISDIR(a->st.st_mode), bd = S_ISDIR(b->st.st_mode);
         if (flags & RENAME_NOREPLACE) {
                 return -EEXIST;
         }
-        bool ad = S_ISDIR(a->st.st_mode), bd = S_ISDIR(b->st.st_mode);
         if (ad != bd) {
                 return ad ? -ENOTDIR : -EISDIR;
         }
-        return has_lower(a) ? -EXDEV : (bd ? ovl_dir_empty(b) : 0);
+        r = (flags & RENAME_WHITEOUT) ? -EINVAL : rename_moves(a, b, flags);
+        return r < 0 || !bd ? r : ovl_dir_empty(b);
 }
 
 /* The target name in the upper must be free for the rename (or hold what a
@@ -556,8 +579,15 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
 
 int ovl_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, unsigned flags)
 {
-        int r = rename_checks(a, b, flags);
-        if (r < 0 || !strcmp(a->rel, b->rel)) {
+        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) ||
+            (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) {
+                return -EINVAL;
+        }
+        if (!strcmp(a->rel, b->rel) && a->m == b->m) {
+                return a->layer < 0 ? -ENOENT : 0;
+        }
+        int r = rename_checks(cfg, a, b, flags);
+        if (r < 0) {
                 return r;
         }
         r = prepare(cfg, a);

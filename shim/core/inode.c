@@ -109,7 +109,7 @@ static int utimens_check(const struct ovl_loc *loc, const struct timespec *ts)
 int ovl_utimens(struct ovl_config *cfg, struct ovl_loc *loc, const struct timespec *ts)
 {
         if (ts && ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT) {
-                return loc->layer < 0 ? -ENOENT : 0; /* changes nothing, copies nothing */
+                return 0; /* utimensat answers before it looks at the path */
         }
         int r = loc->layer >= 0 ? utimens_check(loc, ts) : 0;
         r = copy_up_checked(cfg, loc, r, true);

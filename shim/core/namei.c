@@ -352,10 +352,22 @@ static int follow_real(struct walk *w, const char *rest, bool last, bool follow)
         return push_link(w, w->tmp, rest);
 }
 
+/* ".." after a name the kernel walks into it first: it must be a directory. */
+static int real_dir(const struct ovl_loc *loc)
+{
+        struct stat st;
+        int r = ovl_sys_fstatat(AT_FDCWD, loc->real, &st, 0);
+        return r < 0 ? r : (S_ISDIR(st.st_mode) ? 0 : -ENOTDIR);
+}
+
 static int step_real(struct walk *w, const char *name, size_t n, const char *rest, bool follow)
 {
         struct ovl_loc *loc = w->loc;
         if (n == 2 && name[0] == '.' && name[1] == '.') {
+                int r = real_dir(loc);
+                if (r < 0) {
+                        return r;
+                }
                 parent_real(loc);
         } else {
                 int r = append_real(loc, name, n);

@@ -7,6 +7,8 @@
 #include "write.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int ovl_loc_fd(struct ovl_loc *loc)
 {
@@ -54,6 +56,49 @@ static int open_real(struct ovl_loc *loc, int flags, mode_t mode)
         }
 }
 
+/* fs.protected_regular or fs.protected_fifos (0 when unreadable). */
+static int protected_level(const char *name)
+{
+        char path[64], buf[16];
+        snprintf(path, sizeof(path), "/proc/sys/fs/%s", name);
+        ssize_t n = ovl_sys_read_file(path, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        return atoi(buf);
+}
+
+/* may_create_in_sticky: O_CREAT meeting someone else's object in a sticky
+ * directory (root included). */
+static int sticky_refuses(const struct stat *dir, const struct stat *st)
+{
+        bool reg = S_ISREG(st->st_mode), fifo = S_ISFIFO(st->st_mode);
+        if (!(dir->st_mode & S_ISVTX)) {
+                return 0;
+        }
+        int lvl = reg ? protected_level("protected_regular")
+                      : (fifo ? protected_level("protected_fifos") : 0);
+        if (((reg || fifo) && !lvl) || st->st_uid == dir->st_uid ||
+            st->st_uid == ovl_sys_geteuid()) {
+                return 0;
+        }
+        return (dir->st_mode & 0002) || ((dir->st_mode & 0020) && lvl >= 2) ? -EACCES : 0;
+}
+
+static int sticky_create(struct ovl_config *cfg, const struct ovl_loc *loc)
+{
+        char parent[PATH_MAX], path[PATH_MAX];
+        ovl_rel_parent(loc->rel, parent);
+        int n = snprintf(path, sizeof(path), "%s/%s", loc->m->merged, parent);
+        struct ovl_loc *p = ovl_sys_scratch(sizeof(*p));
+        if (!p || n < 0 || (size_t)n >= sizeof(path)) {
+                ovl_sys_scratch_free(p, sizeof(*p));
+                return p ? -ENAMETOOLONG : -ENOMEM;
+        }
+        int r = ovl_resolve(cfg, NULL, path, 0, p);
+        r = r == OVL_IN && p->layer >= 0 ? sticky_refuses(&p->st, &loc->st) : 0;
+        ovl_sys_scratch_free(p, sizeof(*p));
+        return r;
+}
+
 int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode)
 {
         bool ro = !loc->m->layers[0].path;
@@ -68,6 +113,12 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
         }
         if ((flags & O_CREAT) && S_ISDIR(loc->st.st_mode)) {
                 return -EISDIR; /* as open(2) answers before any permission check */
+        }
+        if (flags & O_CREAT) {
+                int r = sticky_create(cfg, loc);
+                if (r < 0) {
+                        return r;
+                }
         }
         if ((flags & O_TMPFILE) == O_TMPFILE) {
                 return ro ? -EROFS : open_tmpfile(cfg, loc, flags, mode);

@@ -1,4 +1,5 @@
 /* The open family and stdio opens. */
+#include "name.h"
 #include "preload.h"
 
 #include <stdarg.h>
@@ -13,21 +14,51 @@
                 va_end(ap);                                                                        \
         }
 
+/* build_open_flags: O_CREAT|O_DIRECTORY is refused before any lookup, and
+ * O_PATH ignores every flag but a few. */
+static int open_flags_fix(int *flags)
+{
+        if ((*flags & O_PATH) && (*flags & O_TMPFILE) != O_TMPFILE) {
+                *flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        }
+        return (*flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY) ? -EINVAL : 0;
+}
+
 /* O_NOFOLLOW, and O_CREAT|O_EXCL, do not follow a final symlink. */
 static int open_rflags(int flags)
 {
+        open_flags_fix(&flags);
         bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
         return (flags & O_NOFOLLOW) || excl ? OVL_R_NOFOLLOW : 0;
 }
 
-static int open_done(int k, struct ovl_loc *loc, const char *call, const char *path, int flags,
-                     mode_t mode)
+/* open_last_lookups: with O_CREAT a trailing slash is EISDIR once the
+ * directory part is walked, whatever the name is. */
+static int create_slash(int dirfd, const char *path, struct ovl_loc *loc)
 {
-        if (k == OVL_OUT) {
+        size_t l = strlen(path);
+        if (!l || path[l - 1] != '/') {
+                return 0;
+        }
+        struct ovl_name nm = {.loc = loc};
+        int r = ovl_name_at(dirfd, path, &nm);
+        return r < 0 ? r : -EISDIR;
+}
+
+static int open_done(int k, struct ovl_loc *loc, const char *call, int dirfd, const char *path,
+                     int flags, mode_t mode)
+{
+        int r = open_flags_fix(&flags);
+        if (k == OVL_OUT && r == 0) {
                 return REAL(openat)(AT_FDCWD, loc->real, flags, mode);
         }
-        int r = k < 0 ? k : ovl_open(ovl_active(), loc, flags, mode);
-        ovl_log(call, path, k < 0 ? NULL : loc, r);
+        if (r == 0 && k != OVL_OUT && (flags & O_CREAT)) {
+                r = create_slash(dirfd, path, loc);
+        }
+        if (r == 0) {
+                r = k < 0 ? k : ovl_open(ovl_active(), loc, flags, mode);
+        }
+        ovl_log(call, path, k < 0 || r < 0 ? NULL : loc, r);
         return (int)ovl_ret(r);
 }
 
@@ -38,7 +69,7 @@ static int open_done(int k, struct ovl_loc *loc, const char *call, const char *p
                 if (k == OVL_PASS) {                                                               \
                         return pass;                                                               \
                 }                                                                                  \
-                return open_done(k, &loc, call, path, flags, mode);                                \
+                return open_done(k, &loc, call, dirfd, path, flags, mode);                         \
         } while (0)
 
 OVL_EXPORT int open(const char *path, int flags, ...)
@@ -130,7 +161,7 @@ static FILE *fopen_in(int k, struct ovl_loc *loc, const char *call, const char *
                       const char *mode)
 {
         int flags = fopen_flags(mode);
-        int fd = open_done(k, loc, call, path, flags, 0666);
+        int fd = open_done(k, loc, call, AT_FDCWD, path, flags, 0666);
         if (fd < 0) {
                 return NULL;
         }
@@ -168,7 +199,7 @@ OVL_EXPORT FILE *fopen64(const char *path, const char *mode)
 static FILE *freopen_in(int k, struct ovl_loc *loc, const char *path, const char *mode,
                         FILE *stream, FILE *(*real)(const char *, const char *, FILE *))
 {
-        int fd = open_done(k, loc, "freopen", path, fopen_flags(mode), 0666);
+        int fd = open_done(k, loc, "freopen", AT_FDCWD, path, fopen_flags(mode), 0666);
         if (fd < 0) {
                 return NULL;
         }

@@ -280,9 +280,59 @@ static bool may_enter(const char *base, const char *path)
         return ovl_path_near(&cfg, lex) == 1;
 }
 
+static bool starts_dotdot(const char *p)
+{
+        return p[0] == '.' && p[1] == '.' && (!p[2] || p[2] == '/');
+}
+
+/* "../rest" from the directory `dir`: the base becomes its parent. */
+static void up_one(char *dir, const char **path)
+{
+        char *s = strrchr(dir, '/');
+        s[s == dir ? 1 : 0] = '\0';
+        const char *p = *path + 2;
+        while (*p == '/') {
+                p++;
+        }
+        *path = *p ? p : ".";
+}
+
+/* A directory removed while open: the kernel still walks ".." from it (to
+ * its old parent) and finds nothing else in it. false: let the kernel
+ * have the call. */
+static bool dead_dir_base(const struct stat *st, char *real, const char **path)
+{
+        static const char tag[] = " (deleted)";
+        size_t l = strlen(real), t = sizeof(tag) - 1;
+        if (st->st_nlink != 0 || l <= t || strcmp(real + l - t, tag)) {
+                return true;
+        }
+        if (!starts_dotdot(*path)) {
+                return false;
+        }
+        real[l - t] = '\0';
+        up_one(real, path);
+        return true;
+}
+
+/* A lower directory whose merged name was removed: its fd is a dead
+ * directory of the overlay, whose ".." is still the old parent. */
+static void removed_base(char *base, const char **path)
+{
+        if (!starts_dotdot(*path)) {
+                return;
+        }
+        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
+        if (loc && (ovl_resolve(&cfg, NULL, base, OVL_R_NOFOLLOW, loc) != OVL_IN ||
+                    loc->layer < 0 || !S_ISDIR(loc->st.st_mode))) {
+                up_one(base, path);
+        }
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+}
+
 /* The base a relative path starts from: 1 inside an overlay, 2 an ancestor
  * of one, 0 unrelated, -1 nothing to do with any overlay (base unset). */
-static int dirfd_base(int dirfd, char *base)
+static int dirfd_base(int dirfd, char *base, const char **path)
 {
         if (dirfd == AT_FDCWD) {
                 return ovl_cwd_get(base, PATH_MAX);
@@ -292,10 +342,15 @@ static int dirfd_base(int dirfd, char *base)
                 return -1;
         }
         char real[PATH_MAX];
-        if (ovl_sys_fdpath(dirfd, real, sizeof(real)) < 0 || real[0] != '/') {
+        if (ovl_sys_fdpath(dirfd, real, sizeof(real)) < 0 || real[0] != '/' ||
+            !dead_dir_base(&st, real, path)) {
                 return -1;
         }
-        if (ovl_unmap_real(real, base, PATH_MAX, NULL)) {
+        int layer = -1;
+        if (ovl_unmap_real(real, base, PATH_MAX, &layer)) {
+                if (layer > 0) {
+                        removed_base(base, path);
+                }
                 return 1;
         }
         memcpy(base, real, strlen(real) + 1);
@@ -317,7 +372,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 return OVL_PASS;
         }
         char base[PATH_MAX];
-        int near = dirfd_base(dirfd, base);
+        int near = dirfd_base(dirfd, base, &path);
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
         }

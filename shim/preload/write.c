@@ -1,6 +1,7 @@
 /* Modifying calls: resolved through the overlay, then done by the core's
  * write path (copy-up, whiteouts, opaque dirs). Outside every overlay the call
  * passes through untouched. */
+#include "name.h"
 #include "preload.h"
 #include "sys.h"
 
@@ -39,88 +40,126 @@ static int at_flags(int flags)
                ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
 }
 
-/* The kernel looks at the last component of the path before the object:
- * 0 a name, 1 ".", 2 "..". */
-static int last_dot(const char *p)
+/* A namespace call on one name, in the kernel's order (name.c): the
+ * directory part's errors first, then what the call makes of the last name. */
+#define NAMEOP(call, dirfd, path, pass, out, op)                                                   \
+        do {                                                                                       \
+                struct ovl_loc loc;                                                                \
+                struct ovl_name nm = {.loc = &loc};                                                \
+                int k = ovl_name_kind(dirfd, path, &nm);                                           \
+                if (k == OVL_PASS) {                                                               \
+                        return pass;                                                               \
+                }                                                                                  \
+                if (k == OVL_OUT) {                                                                \
+                        const char *real_path = loc.real;                                          \
+                        return out;                                                                \
+                }                                                                                  \
+                struct ovl_config *cfg = ovl_active();                                             \
+                return done(call, path, k, &loc, k < 0 ? k : (op));                                \
+        } while (0)
+
+/* do_unlinkat: "." and ".." are EISDIR; a trailing slash names a directory */
+static int unlink_name(struct ovl_config *cfg, struct ovl_name *nm)
 {
-        size_t l = strlen(p);
-        while (l > 1 && p[l - 1] == '/') {
-                l--;
+        if (nm->last != OVL_LAST_NORM) {
+                return -EISDIR;
         }
-        size_t b = l;
-        while (b > 0 && p[b - 1] != '/') {
-                b--;
+        int r = ovl_name_lookup(nm);
+        if (r < 0 || !nm->slash) {
+                return r < 0 ? r : ovl_unlink(cfg, nm->loc);
         }
-        if (l - b == 1 && p[b] == '.') {
-                return 1;
-        }
-        return l - b == 2 && p[b] == '.' && p[b + 1] == '.' ? 2 : 0;
+        return !ovl_name_exists(nm) ? -ENOENT : (ovl_name_dir(nm) ? -EISDIR : -ENOTDIR);
 }
 
-/* mkdir ".": EEXIST, as filename_create answers for anything but a name */
-static int mkdir_loc(struct ovl_config *cfg, struct ovl_loc *loc, const char *p, mode_t mode)
+/* do_rmdir: ".": EINVAL, "..": ENOTEMPTY, "/": EBUSY */
+static int rmdir_name(struct ovl_config *cfg, struct ovl_name *nm)
 {
-        return last_dot(p) ? -EEXIST : ovl_mkdir(cfg, loc, mode);
+        static const int last_err[] = {0, -EINVAL, -ENOTEMPTY, -EBUSY};
+        if (nm->last != OVL_LAST_NORM) {
+                return last_err[nm->last];
+        }
+        int r = ovl_name_lookup(nm);
+        return r < 0 ? r : ovl_rmdir(cfg, nm->loc);
 }
 
-/* rmdir "..": ENOTEMPTY, rmdir ".": EINVAL (do_rmdir) */
-static int rmdir_loc(struct ovl_config *cfg, struct ovl_loc *loc, const char *p)
+static int mkdir_name(struct ovl_config *cfg, struct ovl_name *nm, mode_t mode)
 {
-        static const int dot_err[] = {0, -EINVAL, -ENOTEMPTY};
-        int d = last_dot(p);
-        return d ? dot_err[d] : ovl_rmdir(cfg, loc);
+        int r = ovl_name_create(nm, true);
+        return r < 0 ? r : ovl_mkdir(cfg, nm->loc, mode);
 }
 
-/* unlink of "." or "..": EISDIR (do_unlinkat) */
-static int unlink_loc(struct ovl_config *cfg, struct ovl_loc *loc, const char *p)
+/* may_mknod comes before the name is looked at */
+static int mknod_name(struct ovl_config *cfg, struct ovl_name *nm, mode_t mode, dev_t dev)
 {
-        return last_dot(p) ? -EISDIR : ovl_unlink(cfg, loc);
+        switch (mode & S_IFMT) {
+        case 0:
+                mode |= S_IFREG;
+                break;
+        case S_IFREG:
+        case S_IFCHR:
+        case S_IFBLK:
+        case S_IFIFO:
+        case S_IFSOCK:
+                break;
+        case S_IFDIR:
+                return -EPERM;
+        default:
+                return -EINVAL;
+        }
+        int r = ovl_name_create(nm, false);
+        return r < 0 ? r : ovl_mknod(cfg, nm->loc, mode, dev);
+}
+
+static int symlink_name(struct ovl_config *cfg, const char *target, struct ovl_name *nm)
+{
+        int r = target[0] ? ovl_name_create(nm, false) : -ENOENT;
+        return r < 0 ? r : ovl_symlink(cfg, target, nm->loc);
 }
 
 OVL_EXPORT int mkdir(const char *p, mode_t mode)
 {
-        ONE("mkdir", AT_FDCWD, p, NF, REAL(mkdir)(p, mode), REAL(mkdir)(real_path, mode),
-            mkdir_loc(cfg, &loc, p, mode));
+        NAMEOP("mkdir", AT_FDCWD, p, REAL(mkdir)(p, mode), REAL(mkdir)(real_path, mode),
+               mkdir_name(cfg, &nm, mode));
 }
 
 OVL_EXPORT int mkdirat(int fd, const char *p, mode_t mode)
 {
-        ONE("mkdirat", fd, p, NF, REAL(mkdirat)(fd, p, mode),
-            REAL(mkdirat)(AT_FDCWD, real_path, mode), mkdir_loc(cfg, &loc, p, mode));
+        NAMEOP("mkdirat", fd, p, REAL(mkdirat)(fd, p, mode),
+               REAL(mkdirat)(AT_FDCWD, real_path, mode), mkdir_name(cfg, &nm, mode));
 }
 
 OVL_EXPORT int rmdir(const char *p)
 {
-        ONE("rmdir", AT_FDCWD, p, NF, REAL(rmdir)(p), REAL(rmdir)(real_path),
-            rmdir_loc(cfg, &loc, p));
+        NAMEOP("rmdir", AT_FDCWD, p, REAL(rmdir)(p), REAL(rmdir)(real_path), rmdir_name(cfg, &nm));
 }
 
 OVL_EXPORT int unlink(const char *p)
 {
-        ONE("unlink", AT_FDCWD, p, NF, REAL(unlink)(p), REAL(unlink)(real_path),
-            unlink_loc(cfg, &loc, p));
+        NAMEOP("unlink", AT_FDCWD, p, REAL(unlink)(p), REAL(unlink)(real_path),
+               unlink_name(cfg, &nm));
 }
 
 OVL_EXPORT int unlinkat(int fd, const char *p, int flags)
 {
-        ONE("unlinkat", fd, p, NF, REAL(unlinkat)(fd, p, flags),
-            REAL(unlinkat)(AT_FDCWD, real_path, flags),
-            (flags & AT_REMOVEDIR) ? rmdir_loc(cfg, &loc, p) : unlink_loc(cfg, &loc, p));
+        if (flags & ~AT_REMOVEDIR) {
+                return REAL(unlinkat)(fd, p, flags); /* EINVAL from the kernel */
+        }
+        NAMEOP("unlinkat", fd, p, REAL(unlinkat)(fd, p, flags),
+               REAL(unlinkat)(AT_FDCWD, real_path, flags),
+               (flags & AT_REMOVEDIR) ? rmdir_name(cfg, &nm) : unlink_name(cfg, &nm));
 }
 
-/* remove(3): unlink, or rmdir for a directory, as glibc does. */
-static int remove_loc(struct ovl_config *cfg, struct ovl_loc *loc)
+/* remove(3): unlink, and rmdir when that says EISDIR, as glibc does. */
+static int remove_name(struct ovl_config *cfg, struct ovl_name *nm)
 {
-        if (loc->layer >= 0 && S_ISDIR(loc->st.st_mode)) {
-                return ovl_rmdir(cfg, loc);
-        }
-        return ovl_unlink(cfg, loc);
+        int r = unlink_name(cfg, nm);
+        return r == -EISDIR ? rmdir_name(cfg, nm) : r;
 }
 
 OVL_EXPORT int remove(const char *p)
 {
-        ONE("remove", AT_FDCWD, p, NF, REAL(remove)(p), REAL(remove)(real_path),
-            remove_loc(cfg, &loc));
+        NAMEOP("remove", AT_FDCWD, p, REAL(remove)(p), REAL(remove)(real_path),
+               remove_name(cfg, &nm));
 }
 
 OVL_EXPORT int chmod(const char *p, mode_t mode)
@@ -246,156 +285,290 @@ OVL_EXPORT int lremovexattr(const char *p, const char *n)
 
 OVL_EXPORT int mknod(const char *p, mode_t mode, dev_t dev)
 {
-        ONE("mknod", AT_FDCWD, p, NF, REAL(mknod)(p, mode, dev), REAL(mknod)(real_path, mode, dev),
-            ovl_mknod(cfg, &loc, mode, dev));
+        NAMEOP("mknod", AT_FDCWD, p, REAL(mknod)(p, mode, dev), REAL(mknod)(real_path, mode, dev),
+               mknod_name(cfg, &nm, mode, dev));
 }
 
 OVL_EXPORT int mknodat(int fd, const char *p, mode_t mode, dev_t dev)
 {
-        ONE("mknodat", fd, p, NF, REAL(mknodat)(fd, p, mode, dev),
-            REAL(mknodat)(AT_FDCWD, real_path, mode, dev), ovl_mknod(cfg, &loc, mode, dev));
+        NAMEOP("mknodat", fd, p, REAL(mknodat)(fd, p, mode, dev),
+               REAL(mknodat)(AT_FDCWD, real_path, mode, dev), mknod_name(cfg, &nm, mode, dev));
 }
 
 OVL_EXPORT int __xmknod(int ver, const char *p, mode_t mode, dev_t *dev)
 {
-        ONE("__xmknod", AT_FDCWD, p, NF, REAL(__xmknod)(ver, p, mode, dev),
-            REAL(__xmknod)(ver, real_path, mode, dev), ovl_mknod(cfg, &loc, mode, *dev));
+        NAMEOP("__xmknod", AT_FDCWD, p, REAL(__xmknod)(ver, p, mode, dev),
+               REAL(__xmknod)(ver, real_path, mode, dev), mknod_name(cfg, &nm, mode, *dev));
 }
 
 OVL_EXPORT int __xmknodat(int ver, int fd, const char *p, mode_t mode, dev_t *dev)
 {
-        ONE("__xmknodat", fd, p, NF, REAL(__xmknodat)(ver, fd, p, mode, dev),
-            REAL(__xmknodat)(ver, AT_FDCWD, real_path, mode, dev),
-            ovl_mknod(cfg, &loc, mode, *dev));
+        NAMEOP("__xmknodat", fd, p, REAL(__xmknodat)(ver, fd, p, mode, dev),
+               REAL(__xmknodat)(ver, AT_FDCWD, real_path, mode, dev),
+               mknod_name(cfg, &nm, mode, *dev));
 }
 
 OVL_EXPORT int mkfifo(const char *p, mode_t mode)
 {
-        ONE("mkfifo", AT_FDCWD, p, NF, REAL(mkfifo)(p, mode), REAL(mkfifo)(real_path, mode),
-            ovl_mknod(cfg, &loc, S_IFIFO | (mode & 07777), 0));
+        NAMEOP("mkfifo", AT_FDCWD, p, REAL(mkfifo)(p, mode), REAL(mkfifo)(real_path, mode),
+               mknod_name(cfg, &nm, S_IFIFO | (mode & 07777), 0));
 }
 
 OVL_EXPORT int mkfifoat(int fd, const char *p, mode_t mode)
 {
-        ONE("mkfifoat", fd, p, NF, REAL(mkfifoat)(fd, p, mode),
-            REAL(mkfifoat)(AT_FDCWD, real_path, mode),
-            ovl_mknod(cfg, &loc, S_IFIFO | (mode & 07777), 0));
+        NAMEOP("mkfifoat", fd, p, REAL(mkfifoat)(fd, p, mode),
+               REAL(mkfifoat)(AT_FDCWD, real_path, mode),
+               mknod_name(cfg, &nm, S_IFIFO | (mode & 07777), 0));
 }
 
 OVL_EXPORT int symlink(const char *target, const char *p)
 {
-        ONE("symlink", AT_FDCWD, p, NF, REAL(symlink)(target, p), REAL(symlink)(target, real_path),
-            ovl_symlink(cfg, target, &loc));
+        NAMEOP("symlink", AT_FDCWD, p, REAL(symlink)(target, p), REAL(symlink)(target, real_path),
+               symlink_name(cfg, target, &nm));
 }
 
 OVL_EXPORT int symlinkat(const char *target, int fd, const char *p)
 {
-        ONE("symlinkat", fd, p, NF, REAL(symlinkat)(target, fd, p),
-            REAL(symlinkat)(target, AT_FDCWD, real_path), ovl_symlink(cfg, target, &loc));
+        NAMEOP("symlinkat", fd, p, REAL(symlinkat)(target, fd, p),
+               REAL(symlinkat)(target, AT_FDCWD, real_path), symlink_name(cfg, target, &nm));
 }
 
 /* --- two paths ----------------------------------------------------------------- */
 
-/* Rewrite one side of a rename or link; 1 when it lies inside an overlay. */
-static int side(int *fd, const char **p, int rf, struct ovl_loc *loc)
+/* A rename or link: the names the kernel gets when both lie outside every
+ * overlay (rewritten to real paths after a walk), and the two resolutions. */
+struct two {
+        int ofd, nfd;
+        const char *o, *n;
+        struct ovl_loc a, b;
+};
+
+/* Rewrite one side to its real path when a walk left the overlays. */
+static void side(int *fd, const char **p, int rf, struct ovl_loc *loc)
 {
-        int k = ovl_at(*fd, *p, rf, loc);
-        if (k == OVL_OUT) {
+        if (ovl_at(*fd, *p, rf, loc) == OVL_OUT) {
                 *fd = AT_FDCWD;
                 *p = loc->real;
         }
-        return k < 0 ? k : k == OVL_IN;
 }
 
-typedef int (*two_op)(struct ovl_config *, struct ovl_loc *, struct ovl_loc *, unsigned);
-
-static int link_op(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, unsigned f)
+/* Neither name is in an overlay after all: the kernel's call, real paths. */
+static int pass_two(struct two *t, int orf)
 {
-        return ovl_link(cfg, a, b);
+        side(&t->ofd, &t->o, orf, &t->a);
+        side(&t->nfd, &t->n, NF, &t->b);
+        return 0;
 }
 
-/* "." or ".." as the last component: rename answers EBUSY (EEXIST for a
- * NOREPLACE target), link EEXIST for its new name (do_renameat2, do_linkat). */
-static int dots(two_op fn, const char *o, const char *n, unsigned flags)
+/* Is `rel` strictly below the directory `anc`? */
+static bool below(const char *anc, const char *rel)
 {
-        if (fn != ovl_rename) {
-                return last_dot(n) ? -EEXIST : 0;
+        size_t l = strlen(anc);
+        return !strncmp(rel, anc, l) && rel[l] == '/';
+}
+
+/* rename(x, x), or two names of one upper inode: vfs_rename does nothing. */
+static bool same_object(const struct ovl_loc *a, const struct ovl_loc *b)
+{
+        if (!strcmp(a->rel, b->rel)) {
+                return true;
         }
-        if (last_dot(o)) {
+        return a->layer == 0 && b->layer == 0 && !S_ISDIR(a->st.st_mode) &&
+               a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
+}
+
+/* What do_renameat2 checks after both directory parts were walked: the mount,
+ * "." and "..", EROFS, the lookups, trailing slashes and the lock_rename
+ * trap. 1: nothing to do. */
+static int rename_order(const struct ovl_name *a, const struct ovl_name *b, unsigned flags)
+{
+        if (a->pm != b->pm) {
+                return -EXDEV;
+        }
+        if (!a->pm) {
+                return -EBUSY; /* MERGED itself, a mount point, and a name beside it */
+        }
+        if (a->last != OVL_LAST_NORM) {
                 return -EBUSY;
         }
-        return !last_dot(n) ? 0 : (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+        if (b->last != OVL_LAST_NORM) {
+                return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+        }
+        int r = ovl_name_lookup(a);
+        if (r < 0 || b->toolong) {
+                return r < 0 ? r : -ENAMETOOLONG;
+        }
+        bool bx = ovl_name_exists(b), x = flags & RENAME_EXCHANGE;
+        if (!ovl_name_exists(a) || (x && !bx)) {
+                return -ENOENT;
+        }
+        if ((flags & RENAME_NOREPLACE) && bx) {
+                return -EEXIST;
+        }
+        if ((x && !ovl_name_dir(b) && b->slash) ||
+            (!ovl_name_dir(a) && (a->slash || (!x && b->slash)))) {
+                return -ENOTDIR;
+        }
+        const char *ar = a->loc->rel, *br = b->loc->rel;
+        if (below(ar, br) || (x && below(br, ar))) {
+                return -EINVAL;
+        }
+        if (below(br, ar)) {
+                return -ENOTEMPTY;
+        }
+        return same_object(a->loc, b->loc);
 }
 
-/* Both names inside one overlay: the core; across an overlay's edge: EXDEV,
- * as between two mounts. 1 when handled (result in *res). */
-static int two(const char *call, int *ofd, const char **op, int *nfd, const char **np, int orf,
-               two_op fn, unsigned flags, int *res)
+static bool rename_flags_ok(unsigned flags)
 {
-        struct ovl_loc a, b;
-        const char *orig = *op, *orig_new = *np;
-        int x = side(ofd, op, orf, &a);
-        int y = x < 0 ? 0 : side(nfd, np, NF, &b);
-        if (x == 0 && y == 0) {
+        const unsigned all = RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT;
+        return !(flags & ~all) &&
+               !((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) && (flags & RENAME_EXCHANGE));
+}
+
+/* 1 when the rename concerns an overlay (the answer in *res), 0 when the
+ * kernel gets it (t rewritten to real paths where needed). */
+static int rename_two(const char *call, struct two *t, unsigned flags, int *res)
+{
+        const char *orig = t->o;
+        if (ovl_at(t->ofd, t->o, NF, &t->a) == OVL_PASS &&
+            ovl_at(t->nfd, t->n, NF, &t->b) == OVL_PASS) {
                 return 0;
         }
-        int r = x < 0 ? x : (y < 0 ? y : (x != y ? -EXDEV : 0));
+        struct ovl_name na = {.loc = &t->a}, nb = {.loc = &t->b};
+        int r = rename_flags_ok(flags) ? 0 : -EINVAL;
         if (r == 0) {
-                r = dots(fn, orig, orig_new, flags);
+                r = ovl_name_at(t->ofd, t->o, &na);
         }
         if (r == 0) {
-                r = fn(ovl_active(), &a, &b, flags);
+                r = ovl_name_at(t->nfd, t->n, &nb);
         }
-        *res = done(call, orig, x < 0 ? x : 0, &a, r);
+        if (r == 0 && !na.pm && !nb.pm && na.where != OVL_IN && nb.where != OVL_IN) {
+                return pass_two(t, NF);
+        }
+        if (r == 0) {
+                r = rename_order(&na, &nb, flags);
+        }
+        if (r == 0) {
+                r = ovl_rename(ovl_active(), &t->a, &t->b, flags);
+        }
+        *res = done(call, orig, r == 1 ? 0 : r, &t->a, r == 1 ? 0 : r);
         return 1;
+}
+
+/* The old name of a link is looked up whole (filename_lookup), outside by
+ * the kernel. */
+static int link_old(struct two *t, int k, int orf, struct ovl_mount **om)
+{
+        struct stat st;
+        int fl = (orf & NF) ? AT_SYMLINK_NOFOLLOW : 0;
+        *om = NULL;
+        if (k == OVL_IN) {
+                *om = t->a.m;
+                return t->a.layer < 0 ? -ENOENT : 0;
+        }
+        if (k == OVL_OUT) {
+                return ovl_sys_fstatat(AT_FDCWD, t->a.real, &st, fl);
+        }
+        return ovl_sys_fstatat(t->ofd, t->o, &st, fl | ((orf & OVL_R_EMPTY) ? AT_EMPTY_PATH : 0));
+}
+
+/* do_linkat: the old name, then filename_create for the new one, then the
+ * mount, then the object (a directory: EPERM, in the core). */
+static int link_two(const char *call, struct two *t, int orf, int *res)
+{
+        const char *orig = t->o;
+        int k = ovl_at(t->ofd, t->o, orf, &t->a);
+        if (k == OVL_PASS && ovl_at(t->nfd, t->n, NF, &t->b) == OVL_PASS) {
+                return 0;
+        }
+        struct ovl_mount *om = NULL;
+        int r = k < 0 ? k : link_old(t, k, orf, &om);
+        struct ovl_name nb = {.loc = &t->b};
+        if (r == 0) {
+                r = ovl_name_at(t->nfd, t->n, &nb);
+        }
+        if (r == 0 && !om && !nb.pm && nb.where != OVL_IN) {
+                return pass_two(t, orf);
+        }
+        if (r == 0) {
+                r = ovl_name_create(&nb, false);
+        }
+        if (r == 0 && om != nb.pm) {
+                r = -EXDEV;
+        }
+        if (r == 0) {
+                r = ovl_link(ovl_active(), &t->a, &t->b);
+        }
+        *res = done(call, orig, k < 0 ? k : 0, &t->a, r);
+        return 1;
+}
+
+/* Only the names are set: the resolutions are filled by the calls. */
+static void two_init(struct two *t, int ofd, const char *o, int nfd, const char *n)
+{
+        t->ofd = ofd;
+        t->o = o;
+        t->nfd = nfd;
+        t->n = n;
 }
 
 OVL_EXPORT int rename(const char *o, const char *n)
 {
-        int ofd = AT_FDCWD, nfd = AT_FDCWD, res;
-        if (two("rename", &ofd, &o, &nfd, &n, NF, ovl_rename, 0, &res)) {
+        struct two t;
+        two_init(&t, AT_FDCWD, o, AT_FDCWD, n);
+        int res;
+        if (rename_two("rename", &t, 0, &res)) {
                 return res;
         }
-        return ofd == AT_FDCWD && nfd == AT_FDCWD ? REAL(rename)(o, n)
-                                                  : REAL(renameat)(ofd, o, nfd, n);
+        return t.ofd == AT_FDCWD && t.nfd == AT_FDCWD ? REAL(rename)(t.o, t.n)
+                                                      : REAL(renameat)(t.ofd, t.o, t.nfd, t.n);
 }
 
 OVL_EXPORT int renameat(int ofd, const char *o, int nfd, const char *n)
 {
+        struct two t;
+        two_init(&t, ofd, o, nfd, n);
         int res;
-        if (two("renameat", &ofd, &o, &nfd, &n, NF, ovl_rename, 0, &res)) {
+        if (rename_two("renameat", &t, 0, &res)) {
                 return res;
         }
-        return REAL(renameat)(ofd, o, nfd, n);
+        return REAL(renameat)(t.ofd, t.o, t.nfd, t.n);
 }
 
 OVL_EXPORT int renameat2(int ofd, const char *o, int nfd, const char *n, unsigned flags)
 {
+        struct two t;
+        two_init(&t, ofd, o, nfd, n);
         int res;
-        if (two("renameat2", &ofd, &o, &nfd, &n, NF, ovl_rename, flags, &res)) {
+        if (rename_two("renameat2", &t, flags, &res)) {
                 return res;
         }
-        return REAL(renameat2)(ofd, o, nfd, n, flags);
+        return REAL(renameat2)(t.ofd, t.o, t.nfd, t.n, flags);
 }
 
 OVL_EXPORT int link(const char *o, const char *n)
 {
-        int ofd = AT_FDCWD, nfd = AT_FDCWD, res;
-        if (two("link", &ofd, &o, &nfd, &n, NF, link_op, 0, &res)) {
+        struct two t;
+        two_init(&t, AT_FDCWD, o, AT_FDCWD, n);
+        int res;
+        if (link_two("link", &t, NF, &res)) {
                 return res;
         }
-        return REAL(linkat)(ofd, o, nfd, n, 0);
+        return REAL(linkat)(t.ofd, t.o, t.nfd, t.n, 0);
 }
 
 OVL_EXPORT int linkat(int ofd, const char *o, int nfd, const char *n, int flags)
 {
         int orf =
             ((flags & AT_SYMLINK_FOLLOW) ? 0 : NF) | ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
+        struct two t;
+        two_init(&t, ofd, o, nfd, n);
         int res;
-        if (two("linkat", &ofd, &o, &nfd, &n, orf, link_op, 0, &res)) {
+        if (!(flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) && link_two("linkat", &t, orf, &res)) {
                 return res;
         }
-        return REAL(linkat)(ofd, o, nfd, n, flags);
+        return REAL(linkat)(t.ofd, t.o, t.nfd, t.n, flags);
 }
 
 /* --- temporary files: glibc creates them without calling open or mkdir ---------- */
@@ -646,6 +819,9 @@ static int utimensat_fd(int fd, const struct timespec t[2], int flags)
 #endif
 OVL_EXPORT int utimensat(int fd, const char *p, const struct timespec t[2], int flags)
 {
+        if (t && t[0].tv_nsec == UTIME_OMIT && t[1].tv_nsec == UTIME_OMIT) {
+                return 0; /* the kernel does not even look at the path */
+        }
         if (!p) {
                 return utimensat_fd(fd, t, flags);
         }

@@ -115,6 +115,48 @@ print(os.pread(old, 100, 0)); os.close(old)
 for p in ("xattr_file", "nest/f_3"):
     st = os.stat(p); print(p, oct(st.st_mode), st.st_uid, st.st_gid, st.st_mtime, os.listxattr(p))
 EOF'
+# --- errno order of namespace calls: the directory part first, then what each call makes of
+# the last name (trailing slash, ".", a long name), the mount (EXDEV) only after both names
+wr_scen py_errno_order 'cd "$M" && ln -s nowhere dangl && ln -s nest dlink && mkfifo ff && python3 - <<"EOF"
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+M = os.getcwd(); L = "L" * 256
+def t(name, f):
+    try:
+        r = f(); print(name, "ok" if r in (None, 0) or isinstance(r, int) and r > 0 else r)
+    except OSError as e: print(name, errno.errorcode[e.errno])
+def c(r):
+    if r < 0:
+        e = ctypes.get_errno(); raise OSError(e, os.strerror(e))
+def rn2(a, b, fl, afd=-100, bfd=-100): c(libc.renameat2(afd, a.encode(), bfd, b.encode(), fl))
+t("creat-slash", lambda: os.close(os.open("newf/", os.O_WRONLY | os.O_CREAT, 0o644)))
+t("creat-slash-existing", lambda: os.close(os.open("only_l3/", os.O_WRONLY | os.O_CREAT, 0o644)))
+t("creat-dir-flag", lambda: os.open("newd2", os.O_RDWR | os.O_CREAT | os.O_DIRECTORY, 0o644))
+t("path-creat", lambda: os.close(os.open("nest", os.O_PATH | os.O_CREAT | os.O_DIRECTORY)))
+t("mkfifo-slash", lambda: os.mkfifo("newfifo/"))
+t("symlink-slash", lambda: os.symlink("x", "newlink/"))
+t("mkdir-slash-file", lambda: os.mkdir("only_l3/"))
+t("mkdir-slash-new", lambda: os.mkdir("newdir/"))
+t("unlink-dangling-slash", lambda: os.unlink("dangl/"))
+t("unlink-missing-slash", lambda: os.unlink("nope/"))
+t("rmdir-link-slash", lambda: os.rmdir("dlink/"))
+t("mknod-existing", lambda: os.mknod("ff", 0o600 | 0o20000, os.makedev(1, 3)))
+t("link-dir-existing", lambda: os.link("nest", "only_l3"))
+t("link-missing-old", lambda: os.link("nope", "only_l3/x"))
+t("rename-badfd", lambda: rn2("only_l3", "x", 0, bfd=999))
+t("rename-out-missing", lambda: os.rename("only_l3", "../no-such-dir/x"))
+t("rename-out-notdir", lambda: os.rename("only_l3", "only_l3/../x"))
+t("rename-merged", lambda: os.rename(M, M + "/x"))
+t("rename-into-merged", lambda: os.rename("nope", M))
+t("rename-ancestor", lambda: os.rename("nest/f_3", "nest"))
+t("rename-whiteout-missing", lambda: rn2("nope", "x", 4))
+t("rename-self", lambda: os.rename("l3only", M + "/./l3only"))
+t("utimens-omit-missing", lambda: c(libc.utimensat(-100, b"nope/x", (ctypes.c_long * 4)(0, (1 << 30) - 2, 0, (1 << 30) - 2), 0)))
+t("long-in-missing", lambda: os.symlink("x", "nope/" + L))
+t("long-in-dir", lambda: os.unlink("nest/" + L))
+t("file-dotdot", lambda: os.stat("only_l3/../nest"))
+print(sorted(os.listdir(".")))
+EOF'
 # --- permission failures leave no copy behind (run as uid 65534 on both sides)
 # each attempt on its own file, so one that wrongly succeeds cannot make the next one pass
 wr_scen nobody_denied --nobody 'cd "$M"; for c in "chmod 777 only_l3" "chmod 700 l3only/x" "touch -d @0 nest/f_3" "touch only_l2" "touch -d @0 l3only" "chown 65534 same12" "truncate -s 0 nest/f_1" "setfattr -n user.a -v 1 only_l1" "setfattr -x user.foo xattr_file" "setfattr -n user.a -v 1 opq_deep" "sh -c \"echo x >> nest/f_2\"" "sh -c \": > link_over\"" "touch nest/newf" "rm l3only/x/y/z/file" "rm sticky/f" "mv sticky/f sticky/g" "mkdir l3only/nd" "mv stack_f nest/" "ln wh_re nest/hl" "cat mode000" "chmod 644 mode000" "rmdir ro_dir" "rm ro_dir/f"; do eval "$c"; echo "$c: rc=$?"; done'
