@@ -104,8 +104,9 @@ static int copy_xattrs(int sfd, const char *srel, int dfd, const char *drel)
         int r = n == -ENOTSUP || n == -ENODATA ? 0 : (n < 0 ? (int)n : 0);
         for (ssize_t i = 0; r == 0 && i < n; i += (ssize_t)strlen(list + i) + 1) {
                 const char *name = list + i;
-                if (ovl_xattr_private(name)) {
-                        continue;
+                char shown[XATTR_NAME_MAX + 1];
+                if (!ovl_xattr_shown(name, shown, sizeof(shown))) {
+                        continue; /* the overlay's own; escaped ones are data */
                 }
                 ssize_t vl = ovl_sys_getxattrat(sfd, srel, name, val, 65536);
                 if (vl < 0) {

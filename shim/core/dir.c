@@ -292,16 +292,17 @@ int ovl_link(struct ovl_config *cfg, struct ovl_loc *from, struct ovl_loc *to)
         if (from->layer < 0) {
                 return -ENOENT;
         }
-        if (S_ISDIR(from->st.st_mode)) {
-                return -EPERM;
-        }
         if (from->m != to->m) {
                 return -EXDEV;
         }
         if (to->layer >= 0) {
                 return -EEXIST;
         }
-        int r = ovl_copy_up(cfg, from, true); /* never EXDEV (rule 52) */
+        int r = check(cfg, to); /* vfs_link: may_create, then the type */
+        if (r == 0 && S_ISDIR(from->st.st_mode)) {
+                r = -EPERM;
+        }
+        r = r < 0 ? r : ovl_copy_up(cfg, from, true); /* never EXDEV (rule 52) */
         if (r < 0) {
                 return r;
         }
@@ -556,6 +557,9 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         bool wh = lpa && !(flags & RENAME_EXCHANGE);
         bool oci = wh && ovl_wh_format(m) == OVL_WH_OCI;
         unsigned f = flags | (wh && !oci ? RENAME_WHITEOUT : 0);
+        if ((f & RENAME_NOREPLACE) && upper_whiteout(m, b->rel)) {
+                f &= ~RENAME_NOREPLACE; /* checked on the merged names */
+        }
         if (r == 0 && oci) {
                 r = whiteout_at(m, a->rel, false); /* the marker first: a still wins */
         }

@@ -479,7 +479,7 @@ static int walk(struct walk *w)
                 bool follow = !(w->flags & OVL_R_NOFOLLOW) || w->must_dir;
                 int r = 0;
                 if (n == 1 && name[0] == '.') {
-                        r = 0;
+                        r = w->in ? may_search(w->loc) : 0; /* may_lookup, as for any name */
                 } else if (w->in) {
                         r = step_in(w, name, n, w->todo, follow);
                 } else {

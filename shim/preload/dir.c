@@ -92,8 +92,10 @@ static int list_path(struct ovl_config *cfg, const char *path, struct ovl_dirlis
         return r;
 }
 
-/* Attach the merged listing of `path` to the real stream `d`. */
-static DIR *attach(DIR *d, const char *path)
+/* Attach the merged listing of `path` to the real stream `d`. `held`: d
+ * comes from an fd the program held, whose directory may have been removed
+ * from the merged view meanwhile: the kernel lists it as empty. */
+static DIR *attach(DIR *d, const char *path, bool held)
 {
         struct ovl_config *cfg = ovl_active();
         struct dstate *s = calloc(1, sizeof(*s));
@@ -102,6 +104,10 @@ static DIR *attach(DIR *d, const char *path)
                 s->d = d;
                 s->path = strdup(path);
                 r = s->path ? list_path(cfg, path, &s->dl) : -ENOMEM;
+        }
+        if (r == -ENOENT && held) {
+                s->dl = calloc(1, sizeof(*s->dl));
+                r = s->dl ? 0 : -ENOMEM;
         }
         if (r < 0) {
                 if (s) {
@@ -147,7 +153,7 @@ OVL_EXPORT DIR *opendir(const char *path)
                 errno = saved;
                 return NULL;
         }
-        return attach(d, v);
+        return attach(d, v, false);
 }
 
 OVL_EXPORT DIR *fdopendir(int fd)
@@ -158,7 +164,7 @@ OVL_EXPORT DIR *fdopendir(int fd)
         if (!d || !m) {
                 return d;
         }
-        return attach(d, v);
+        return attach(d, v, true);
 }
 
 static struct dirent64 *next_ent(struct dstate *s)

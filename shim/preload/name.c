@@ -49,8 +49,8 @@ static int dirfd_ok(int dirfd, const char *path)
 static int parent_outside(int dirfd, const char *pspec, int k, const struct ovl_loc *loc)
 {
         const char *p = k == OVL_OUT ? loc->real : pspec;
-        int fd = ovl_sys_openat(k == OVL_OUT ? AT_FDCWD : dirfd, p,
-                                O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        int fd =
+            ovl_sys_openat(k == OVL_OUT ? AT_FDCWD : dirfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
         return fd < 0 ? fd : ovl_sys_close(fd);
 }
 
@@ -135,7 +135,8 @@ static bool fast(const char *path, struct ovl_name *nm)
 int ovl_name_kind(int dirfd, const char *path, struct ovl_name *nm)
 {
         int k = ovl_at(dirfd, path, OVL_R_NOFOLLOW, nm->loc);
-        if (k == OVL_PASS || (k == OVL_OUT && !ends_slash(path)) || (k == OVL_IN && fast(path, nm))) {
+        if (k == OVL_PASS || (k == OVL_OUT && !ends_slash(path)) ||
+            (k == OVL_IN && fast(path, nm))) {
                 return k;
         }
         int e = ovl_name_at(dirfd, path, nm);

@@ -61,8 +61,8 @@ static int at_flags(int flags)
 /* do_unlinkat: "." and ".." are EISDIR; a trailing slash names a directory */
 static int unlink_name(struct ovl_config *cfg, struct ovl_name *nm)
 {
-        if (nm->last != OVL_LAST_NORM) {
-                return -EISDIR;
+        if (nm->last != OVL_LAST_NORM || !nm->pm) {
+                return -EISDIR; /* "." "..", or MERGED itself: a directory */
         }
         int r = ovl_name_lookup(nm);
         if (r < 0 || !nm->slash) {
