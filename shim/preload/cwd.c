@@ -273,11 +273,21 @@ OVL_EXPORT int fchdir(int fd)
         return r;
 }
 
+bool ovl_cwd_dead(void)
+{
+        struct stat st;
+        return ovl_sys_fstatat(AT_FDCWD, "", &st, AT_EMPTY_PATH) == 0 && st.st_nlink == 0;
+}
+
 OVL_EXPORT char *getcwd(char *buf, size_t size)
 {
         char v[PATH_MAX];
         if (ovl_cwd_get(v, sizeof(v)) != 1) {
                 return REAL(getcwd)(buf, size);
+        }
+        if (ovl_cwd_dead()) {
+                errno = ENOENT; /* the directory was removed, as getcwd(2) says */
+                return NULL;
         }
         size_t need = strlen(v) + 1;
         if (buf && size == 0) {
@@ -317,6 +327,10 @@ OVL_EXPORT char *get_current_dir_name(void)
 {
         char v[PATH_MAX];
         if (ovl_cwd_get(v, sizeof(v)) == 1) {
+                if (ovl_cwd_dead()) {
+                        errno = ENOENT;
+                        return NULL;
+                }
                 return strdup(v);
         }
         return REAL(get_current_dir_name)();

@@ -96,6 +96,9 @@ int ovl_name_at(int dirfd, const char *path, struct ovl_name *nm)
         if (r < 0) {
                 return r;
         }
+        if (ovl_base_dead(dirfd, path) && !ovl_starts_dotdot(path)) {
+                return -ENOENT; /* a removed directory holds nothing */
+        }
         if (nm->last != OVL_LAST_NORM || nm->toolong) {
                 return parent(dirfd, path, b, nm);
         }

@@ -64,6 +64,10 @@ struct ovl_config *ovl_active(void);
 /* Resolve (dirfd, path) for a wrapper: OVL_PASS (use the caller's args),
  * OVL_OUT (use loc->real), OVL_IN, or a negative errno. */
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc);
+/* Does a relative path start at a directory removed meanwhile (the cwd or
+ * dirfd), and does it begin by climbing out of it with ".."? */
+bool ovl_base_dead(int dirfd, const char *path);
+bool ovl_starts_dotdot(const char *path);
 /* The merged path of an fd that stands for something in an overlay; the
  * layer index through `layer`. Returns the mount or NULL. */
 struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer);
@@ -79,6 +83,8 @@ int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap);
  * is inside, 2 when it is an ancestor of a MERGED, 0 otherwise, -1 unknown. */
 int ovl_cwd_get(char *out, size_t cap);
 void ovl_cwd_set(const char *path, int near);
+/* Was the directory the kernel cwd stands on removed (through the overlay)? */
+bool ovl_cwd_dead(void);
 void ovl_cwd_init(void);
 /* Put the kernel cwd on the directory that stands for merged `loc`. */
 int ovl_cwd_enter(struct ovl_loc *loc, bool remember);

@@ -280,9 +280,27 @@ static bool may_enter(const char *base, const char *path)
         return ovl_path_near(&cfg, lex) == 1;
 }
 
+/* Past leading "." components: "./../x" climbs as "../x" does. */
+static const char *skip_dots(const char *p)
+{
+        while (p[0] == '.' && (p[1] == '/' || !p[1])) {
+                p += p[1] ? 2 : 1;
+                while (*p == '/') {
+                        p++;
+                }
+        }
+        return p;
+}
+
+bool ovl_starts_dotdot(const char *path)
+{
+        const char *p = skip_dots(path);
+        return p[0] == '.' && p[1] == '.' && (!p[2] || p[2] == '/');
+}
+
 static bool starts_dotdot(const char *p)
 {
-        return p[0] == '.' && p[1] == '.' && (!p[2] || p[2] == '/');
+        return ovl_starts_dotdot(p);
 }
 
 /* "../rest" from the directory `dir`: the base becomes its parent. */
@@ -290,7 +308,7 @@ static void up_one(char *dir, const char **path)
 {
         char *s = strrchr(dir, '/');
         s[s == dir ? 1 : 0] = '\0';
-        const char *p = *path + 2;
+        const char *p = skip_dots(*path) + 2;
         while (*p == '/') {
                 p++;
         }
@@ -335,7 +353,15 @@ static void removed_base(char *base, const char **path)
 static int dirfd_base(int dirfd, char *base, const char **path)
 {
         if (dirfd == AT_FDCWD) {
-                return ovl_cwd_get(base, PATH_MAX);
+                int near = ovl_cwd_get(base, PATH_MAX);
+                if (near != 1 || !ovl_cwd_dead()) {
+                        return near;
+                }
+                if (!starts_dotdot(*path)) {
+                        return -1; /* the kernel finds nothing in a removed directory */
+                }
+                up_one(base, path);
+                return 1;
         }
         struct stat st;
         if (ovl_sys_fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) || !ovl_dev_relevant(st.st_dev)) {
@@ -355,6 +381,20 @@ static int dirfd_base(int dirfd, char *base, const char **path)
         }
         memcpy(base, real, strlen(real) + 1);
         return ovl_path_near(&cfg, base);
+}
+
+bool ovl_base_dead(int dirfd, const char *path)
+{
+        struct stat st;
+        char v[PATH_MAX];
+        if (path[0] == '/' || !ovl_active()) {
+                return false;
+        }
+        if (dirfd == AT_FDCWD) {
+                return ovl_cwd_get(v, sizeof(v)) == 1 && ovl_cwd_dead();
+        }
+        return ovl_sys_fstat(dirfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0 &&
+               ovl_dev_relevant(st.st_dev);
 }
 
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)

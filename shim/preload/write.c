@@ -78,6 +78,9 @@ static int rmdir_name(struct ovl_config *cfg, struct ovl_name *nm)
         if (nm->last != OVL_LAST_NORM) {
                 return last_err[nm->last];
         }
+        if (!nm->pm) {
+                return -EBUSY; /* MERGED itself: a mount point on a writable parent */
+        }
         int r = ovl_name_lookup(nm);
         return r < 0 ? r : ovl_rmdir(cfg, nm->loc);
 }
@@ -394,12 +397,15 @@ static int rename_order(const struct ovl_name *a, const struct ovl_name *b, unsi
         if (b->last != OVL_LAST_NORM) {
                 return (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
         }
-        int r = ovl_name_lookup(a);
-        if (r < 0 || b->toolong) {
-                return r < 0 ? r : -ENAMETOOLONG;
+        int r = ovl_name_lookup(a); /* EROFS, then the old name's lookup */
+        if (r < 0 || !ovl_name_exists(a)) {
+                return r < 0 ? r : -ENOENT;
+        }
+        if (b->toolong) {
+                return -ENAMETOOLONG;
         }
         bool bx = ovl_name_exists(b), x = flags & RENAME_EXCHANGE;
-        if (!ovl_name_exists(a) || (x && !bx)) {
+        if (x && !bx) {
                 return -ENOENT;
         }
         if ((flags & RENAME_NOREPLACE) && bx) {
