@@ -157,6 +157,28 @@ t("long-in-dir", lambda: os.unlink("nest/" + L))
 t("file-dotdot", lambda: os.stat("only_l3/../nest"))
 print(sorted(os.listdir(".")))
 EOF'
+# a removed cwd or dirfd is the kernel's dead directory: nothing in it, ".." still climbs
+wr_scen py_dead_dir 'cd "$M" && python3 - <<"EOF"
+import errno, os
+def t(name, f):
+    try: r = f(); print(name, "ok", r if isinstance(r, (str, list)) else "")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+os.mkdir("gone"); os.mkdir("gone2"); os.mkdir("nest/sub_gone")
+fd = os.open("gone2", os.O_RDONLY | os.O_DIRECTORY)
+fd3 = os.open("nest/sub_gone", os.O_RDONLY | os.O_DIRECTORY)
+os.chdir("gone"); os.rmdir("../gone"); os.rmdir("../gone2"); os.rmdir("../nest/sub_gone")
+t("getcwd", os.getcwd)
+t("creat", lambda: os.close(os.open("x", os.O_WRONLY | os.O_CREAT, 0o644)))
+t("mkdir", lambda: os.mkdir("d"))
+t("stat-dot", lambda: os.stat(".").st_nlink)
+t("stat-up", lambda: sorted(os.listdir("..")))
+t("stat-dot-up", lambda: os.stat("./../only_l3").st_size)
+t("rename-in", lambda: os.rename("../only_l3", "moved"))
+t("fd-mkdir", lambda: os.mkdir("d", dir_fd=fd))
+t("fd-up", lambda: os.stat("../only_l2", dir_fd=fd).st_size)
+t("fd-list", lambda: os.listdir(fd))
+t("fd3-up", lambda: sorted(os.listdir(os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd3))))
+EOF'
 # --- permission failures leave no copy behind (run as uid 65534 on both sides)
 # each attempt on its own file, so one that wrongly succeeds cannot make the next one pass
 wr_scen nobody_denied --nobody 'cd "$M"; for c in "chmod 777 only_l3" "chmod 700 l3only/x" "touch -d @0 nest/f_3" "touch only_l2" "touch -d @0 l3only" "chown 65534 same12" "truncate -s 0 nest/f_1" "setfattr -n user.a -v 1 only_l1" "setfattr -x user.foo xattr_file" "setfattr -n user.a -v 1 opq_deep" "sh -c \"echo x >> nest/f_2\"" "sh -c \": > link_over\"" "touch nest/newf" "rm l3only/x/y/z/file" "rm sticky/f" "mv sticky/f sticky/g" "mkdir l3only/nd" "mv stack_f nest/" "ln wh_re nest/hl" "cat mode000" "chmod 644 mode000" "rmdir ro_dir" "rm ro_dir/f"; do eval "$c"; echo "$c: rc=$?"; done'
