@@ -479,6 +479,21 @@ static bool below(const char *anc, const char *rel)
         return !strncmp(rel, anc, l) && rel[l] == '/';
 }
 
+/* vfs_rename: a directory that changes parent gets a new "..", which needs
+ * write permission on the directory itself. */
+static int dotdot_writable(const struct ovl_loc *a, const struct ovl_loc *b)
+{
+        char pa[PATH_MAX], pb[PATH_MAX];
+        ovl_rel_parent(a->rel, pa);
+        ovl_rel_parent(b->rel, pb);
+        if (!S_ISDIR(a->st.st_mode) || !strcmp(pa, pb) || ovl_sys_geteuid() == 0) {
+                return 0;
+        }
+        int fd = ovl_layer_fd(&a->m->layers[a->layer]);
+        int r = fd < 0 ? fd : ovl_sys_faccessat(fd, ovl_loc_relpath(a), W_OK, AT_EACCESS);
+        return r == -EROFS && a->layer > 0 ? 0 : r;
+}
+
 /* vfs_rename's order once both names are looked up: may_delete/may_create
  * (permission, then the types), then the overlay's own refusals. */
 static int rename_checks(struct ovl_config *cfg, const struct ovl_loc *a, const struct ovl_loc *b,
@@ -502,6 +517,10 @@ static int rename_checks(struct ovl_config *cfg, const struct ovl_loc *a, const 
         }
         int r = may_change_parent(cfg, a, a);
         r = r < 0 ? r : may_change_parent(cfg, b, bx ? b : NULL);
+        if (r == 0 && (!bx || x)) {
+                r = dotdot_writable(a, b);
+                r = r < 0 || !(x && bx && S_ISDIR(b->st.st_mode)) ? r : dotdot_writable(b, a);
+        }
         if (r < 0 || !bx || x) {
                 return r < 0 ? r : (flags & RENAME_WHITEOUT) ? -EINVAL : rename_moves(a, b, flags);
         }
@@ -512,7 +531,8 @@ static int rename_checks(struct ovl_config *cfg, const struct ovl_loc *a, const 
         if (ad != bd) {
                 return ad ? -ENOTDIR : -EISDIR;
         }
-        r = (flags & RENAME_WHITEOUT) ? -EINVAL : rename_moves(a, b, flags);
+        r = dotdot_writable(a, b);
+        r = r < 0 ? r : (flags & RENAME_WHITEOUT) ? -EINVAL : rename_moves(a, b, flags);
         return r < 0 || !bd ? r : ovl_dir_empty(b);
 }
 

@@ -232,7 +232,10 @@ static int step_in(struct walk *w, const char *name, size_t n, const char *rest,
         }
         struct child c = {.layer = -1};
         if (ovl_marker_name(name, n)) {
-                c.layer = -1; /* markers are never visible names */
+                r = may_search(loc); /* markers are never visible names */
+                if (r < 0) {
+                        return r;
+                }
         } else if ((r = lookup(w, rp, &c)) < 0) {
                 return r;
         }

@@ -111,6 +111,10 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
                 return -EEXIST;
         }
+        if ((flags & O_DIRECTORY) && (flags & O_TMPFILE) != O_TMPFILE &&
+            !S_ISDIR(loc->st.st_mode)) {
+                return -ENOTDIR; /* do_open, before a copy-up or O_TRUNC could happen */
+        }
         if ((flags & O_CREAT) && S_ISDIR(loc->st.st_mode)) {
                 return -EISDIR; /* as open(2) answers before any permission check */
         }

@@ -337,12 +337,11 @@ static bool dead_dir_base(const struct stat *st, char *real, const char **path)
  * directory of the overlay, whose ".." is still the old parent. */
 static void removed_base(char *base, const char **path)
 {
-        if (!starts_dotdot(*path)) {
-                return;
-        }
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
-        if (loc && (ovl_resolve(&cfg, NULL, base, OVL_R_NOFOLLOW, loc) != OVL_IN ||
-                    loc->layer < 0 || !S_ISDIR(loc->st.st_mode))) {
+        /* its parent may be gone too: each ".." climbs one dead directory */
+        while (loc && starts_dotdot(*path) &&
+               (ovl_resolve(&cfg, NULL, base, OVL_R_NOFOLLOW, loc) != OVL_IN || loc->layer < 0 ||
+                !S_ISDIR(loc->st.st_mode))) {
                 up_one(base, path);
         }
         ovl_sys_scratch_free(loc, sizeof(*loc));
@@ -374,9 +373,7 @@ static int dirfd_base(int dirfd, char *base, const char **path)
         }
         int layer = -1;
         if (ovl_unmap_real(real, base, PATH_MAX, &layer)) {
-                if (layer > 0) {
-                        removed_base(base, path);
-                }
+                removed_base(base, path);
                 return 1;
         }
         memcpy(base, real, strlen(real) + 1);

@@ -432,6 +432,23 @@ static bool rename_flags_ok(unsigned flags)
                !((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) && (flags & RENAME_EXCHANGE));
 }
 
+/* Both directory parts outside, MERGED itself one of the names: the kernel
+ * looks the old name up before it meets the mount point (EBUSY). */
+static int old_outside_exists(const struct two *t)
+{
+        struct ovl_loc *tmp = ovl_sys_scratch(sizeof(*tmp));
+        struct stat st;
+        int k = tmp ? ovl_at(t->ofd, t->o, NF, tmp) : -ENOMEM;
+        int r = 0;
+        if (k == OVL_OUT) {
+                r = ovl_sys_fstatat(AT_FDCWD, tmp->real, &st, AT_SYMLINK_NOFOLLOW);
+        } else if (k == OVL_PASS) {
+                r = ovl_sys_fstatat(t->ofd, t->o, &st, AT_SYMLINK_NOFOLLOW);
+        }
+        ovl_sys_scratch_free(tmp, sizeof(*tmp));
+        return k < 0 ? k : r;
+}
+
 /* 1 when the rename concerns an overlay (the answer in *res), 0 when the
  * kernel gets it (t rewritten to real paths where needed). */
 static int rename_two(const char *call, struct two *t, unsigned flags, int *res)
@@ -451,6 +468,9 @@ static int rename_two(const char *call, struct two *t, unsigned flags, int *res)
         }
         if (r == 0 && !na.pm && !nb.pm && na.where != OVL_IN && nb.where != OVL_IN) {
                 return pass_two(t, NF);
+        }
+        if (r == 0 && !na.pm && !nb.pm && na.where != OVL_IN) {
+                r = old_outside_exists(t);
         }
         if (r == 0) {
                 r = rename_order(&na, &nb, flags);
