@@ -212,7 +212,7 @@ static int publish(struct ovl_mount *m, const struct ovl_loc *loc, const char *t
         ovl_rel_parent(loc->rel, parent);
         struct stat pst;
         int have = ovl_sys_lstatat(ufd, relp(parent), &pst) == 0;
-        int r = ovl_sys_renameat2(ovl_layer_fd(&m->work), tmp, ufd, loc->rel, RENAME_NOREPLACE);
+        int r = ovl_rename_lent(ovl_layer_fd(&m->work), tmp, ufd, loc->rel, RENAME_NOREPLACE);
         if (r == -EEXIST) { /* another process copied it first: use its copy */
                 remove_tmp(m, tmp, loc->st.st_mode);
                 return 0;
