@@ -211,7 +211,8 @@ static int publish(struct ovl_mount *m, const struct ovl_loc *loc, const char *t
         char parent[PATH_MAX];
         ovl_rel_parent(loc->rel, parent);
         struct stat pst;
-        int have = ovl_sys_lstatat(ufd, relp(parent), &pst) == 0;
+        const char *pp = ovl_layer_relpath(m, 0, parent);
+        int have = ovl_sys_lstatat(ufd, pp, &pst) == 0;
         int r = ovl_rename_lent(ovl_layer_fd(&m->work), tmp, ufd, loc->rel, RENAME_NOREPLACE);
         if (r == -EEXIST) { /* another process copied it first: use its copy */
                 remove_tmp(m, tmp, loc->st.st_mode);
@@ -219,7 +220,7 @@ static int publish(struct ovl_mount *m, const struct ovl_loc *loc, const char *t
         }
         if (r == 0 && have) {
                 struct timespec ts[2] = {pst.st_atim, pst.st_mtim};
-                ovl_sys_utimensat(ufd, relp(parent), ts, 0);
+                ovl_sys_utimensat(ufd, pp, ts, 0);
         }
         return r;
 }

@@ -196,8 +196,8 @@ static void leave_overlay(struct walk *w)
 
 static int reenter_parent(struct walk *w);
 
-/* ".." is a lookup in the current directory too: it needs search permission
- * there (the walk to its parent again from the root does not ask). */
+/* "." and ".." are lookups in the current directory too: they need search
+ * permission there (the walk to its parent again from the root does not ask). */
 static int may_search(struct ovl_loc *loc)
 {
         if (ovl_sys_geteuid() == 0 || loc->layer < 0) {
@@ -467,7 +467,7 @@ static int walk(struct walk *w)
                 bool follow = !(w->flags & OVL_R_NOFOLLOW) || w->must_dir;
                 int r = 0;
                 if (n == 1 && name[0] == '.') {
-                        r = 0;
+                        r = w->in ? may_search(w->loc) : 0; /* a lookup too (may_lookup) */
                 } else if (w->in) {
                         r = step_in(w, name, n, w->todo, follow);
                 } else {
@@ -517,9 +517,15 @@ void ovl_loc_stat(const struct ovl_loc *loc, struct stat *out)
         }
 }
 
+const char *ovl_layer_relpath(const struct ovl_mount *m, int layer, const char *rel)
+{
+        const char *root = layer >= 0 ? m->layers[layer].path : NULL;
+        return rel[0] ? rel : (root ? root : ".");
+}
+
 const char *ovl_loc_relpath(const struct ovl_loc *loc)
 {
-        return loc->rel[0] ? loc->rel : ".";
+        return ovl_layer_relpath(loc->m, loc->layer, loc->rel);
 }
 
 /* --- mapping real paths back ------------------------------------------------ */

@@ -213,15 +213,15 @@ int ovl_wh_format(struct ovl_mount *m)
 
 /* --- the mounter's override (write.h) ---------------------------------------------- */
 
-bool ovl_lend(int fd, const char *rel, struct ovl_lend *l)
+bool ovl_lend(int fd, const char *rel, mode_t bits, struct ovl_lend *l)
 {
         struct stat st;
         l->lent = false;
         if (ovl_sys_lstatat(fd, rel, &st) < 0 || !S_ISDIR(st.st_mode) ||
-            st.st_uid != ovl_sys_geteuid() || (st.st_mode & 0300) == 0300) {
+            st.st_uid != ovl_sys_geteuid() || (st.st_mode & bits) == bits) {
                 return false;
         }
-        if (ovl_sys_fchmodat(fd, rel, (st.st_mode & 07777) | 0300) < 0) {
+        if (ovl_sys_fchmodat(fd, rel, (st.st_mode & 07777) | bits) < 0) {
                 return false;
         }
         *l = (struct ovl_lend){.fd = fd, .rel = rel, .mode = st.st_mode & 07777, .lent = true};
@@ -248,10 +248,10 @@ int ovl_rename_lent(int od, const char *o, int nd, const char *n, unsigned flags
         bool cross = od != nd || strcmp(op, np) != 0;
         /* parents first (a child is reached through them), given back last */
         struct ovl_lend l[4] = {{.lent = false}};
-        bool any = ovl_lend(od, op[0] ? op : ".", &l[0]);
-        any |= cross && ovl_lend(nd, np[0] ? np : ".", &l[1]);
-        any |= cross && ovl_lend(od, o, &l[2]);
-        any |= cross && (flags & RENAME_EXCHANGE) && ovl_lend(nd, n, &l[3]);
+        bool any = ovl_lend(od, op[0] ? op : ".", 0300, &l[0]);
+        any |= cross && ovl_lend(nd, np[0] ? np : ".", 0300, &l[1]);
+        any |= cross && ovl_lend(od, o, 0300, &l[2]);
+        any |= cross && (flags & RENAME_EXCHANGE) && ovl_lend(nd, n, 0300, &l[3]);
         if (!any) {
                 return r;
         }
@@ -301,7 +301,7 @@ int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
 {
         int r = set_opaque(m, dirfd, rel);
         struct ovl_lend l;
-        if (r == -EACCES && ovl_lend(dirfd, rel, &l)) {
+        if (r == -EACCES && ovl_lend(dirfd, rel, 0300, &l)) {
                 r = set_opaque(m, dirfd, rel);
                 ovl_unlend(&l);
         }

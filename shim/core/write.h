@@ -33,8 +33,9 @@ struct ovl_lend {
         mode_t mode;
         bool lent;
 };
-/* Lend w+x to the directory (fd, rel) if the user owns it and lacks them. */
-bool ovl_lend(int fd, const char *rel, struct ovl_lend *l);
+/* Lend the owner `bits` (0300: w+x, 0500: r+x) on the directory (fd, rel) if
+ * the user owns it and lacks some of them. */
+bool ovl_lend(int fd, const char *rel, mode_t bits, struct ovl_lend *l);
 void ovl_unlend(struct ovl_lend *l);
 /* renameat2 that, refused with EACCES, lends w+x to both parents and to a
  * directory that changes parent, and tries once more. */

@@ -40,6 +40,12 @@ ovl_fixture_cred() {
 		# a lower-only 500 dir
 		mkdir -p "$L2/d500"
 		ovl__w "$L2" d500/f "d500 f"
+		# merged dirs to take search permission away from
+		mkdir -p "$L1/ns/s" "$L1/ns2" "$L1/ns3"
+		ovl__w "$L1" ns/s/g "ns s g"
+		ovl__w "$L1" ns2/t "ns2 t"
+		ovl__w "$L1" ns3/t "ns3 t"
+		ovl__w "$L1" ns3/k "ns3 k"
 		chmod 555 "$L1/ro" "$U/ro" "$L2/lro"
 		chmod 500 "$L2/d500"
 		echo "$fmt" >"$fx/meta/format"
@@ -68,6 +74,11 @@ os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\"
 	ovl_check rmdir_555 'cd "$M" && rm rmme/f && chmod 555 rmme && rmdir rmme; echo rc=$?; ls rmme; echo rc=$?'
 	# a new 555 dir renamed in a merged parent is marked opaque
 	ovl_check rename_555 'cd "$M" && mkdir nd && chmod 555 nd && mv nd nd2; echo rc=$?'
+	# no search permission: "d/." is a lookup in d; emptiness is the mounter's to see
+	ovl_check nosearch 'cd "$M" && chmod 644 ns && { stat -c "%n %a" ns ns/ ns/. ns/s; rmdir ns; ls ns; ls -a ns2; rm ns2/t ns3/t && chmod 600 ns2 && chmod 644 ns3 && rmdir ns2; echo rc=$?; ls -a ns3; }'
+	# the merged root itself: a new process starts, the root can be stat-ed, listed, changed
+	ovl_check root_644 'chmod 644 "$M" && stat -c "%n %a" "$M" "$M/."; echo rc=$?'
+	ovl_check root_644_next 'stat -c "%n %a" "$M"; ls -a "$M"; setfattr -n user.r -v 1 "$M"; getfattr -d "$M"; touch -d @1400000000 "$M"; stat -c "%n %a %Y" "$M"; cat "$M/ro/g"; chmod 755 "$M"; cat "$M/ro/g"; chmod 755 "$M/ns" "$M/ns3"'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
 }
