@@ -175,6 +175,32 @@ static int make_obj(const struct newobj *o, int dirfd, const char *name, int ufd
         }
 }
 
+/* A directory with S_ISGID hands its group down, and to a new directory the
+ * bit itself (inode_init_owner); the kernel builds an object over a whiteout
+ * in its work dir with that group and sets the mode again after. One built in
+ * WORK/work has neither: give them (a chown clears set-id bits of a file: the
+ * mode goes back on after it). Without a right to that group the object keeps
+ * the user's. */
+static void inherit_sgid(struct ovl_mount *m, const struct newobj *o, const char *rel, int wfd,
+                         const char *tmp)
+{
+        char parent[PATH_MAX];
+        ovl_rel_parent(rel, parent);
+        struct stat pst, st;
+        if (o->kind == K_HARD ||
+            ovl_sys_lstatat(upper_fd(m), ovl_layer_relpath(m, 0, parent), &pst) < 0 ||
+            !(pst.st_mode & S_ISGID) || ovl_sys_lstatat(wfd, tmp, &st) < 0) {
+                return;
+        }
+        if (st.st_gid != pst.st_gid) {
+                ovl_sys_fchownat(wfd, tmp, (uid_t)-1, pst.st_gid, AT_SYMLINK_NOFOLLOW);
+        }
+        if (!S_ISLNK(st.st_mode)) {
+                ovl_sys_fchmodat(wfd, tmp,
+                                 (st.st_mode & 07777) | (S_ISDIR(st.st_mode) ? S_ISGID : 0));
+        }
+}
+
 /* Build the object in WORK/work and put it in place: over a whiteout at rel
  * (a directory by exchange), or where nothing is (a directory made opaque
  * first, because an OCI marker beside it hid a lower one). */
@@ -189,6 +215,7 @@ static int create_via_work(struct ovl_mount *m, const struct newobj *o, const ch
         if (fd < 0) {
                 return fd;
         }
+        inherit_sgid(m, o, rel, wfd, tmp);
         int r = o->kind == K_DIR ? ovl_set_opaque(m, wfd, tmp) : 0; /* rule 20a */
         if (r == 0) {
                 r = over ? replace_whiteout(m, tmp, rel, o->kind == K_DIR)

@@ -46,6 +46,14 @@ ovl_fixture_cred() {
 		ovl__w "$L1" ns2/t "ns2 t"
 		ovl__w "$L1" ns3/t "ns3 t"
 		ovl__w "$L1" ns3/k "ns3 k"
+		# a setgid dir in the upper with names whited out in it (created over them
+		# through the work dir)
+		mkdir -p "$L1/sg" "$U/sg"
+		for f in d d2 f l p; do
+			ovl__w "$L1" "sg/$f" "sg $f"
+			ovl_mk_whiteout "$(ovl__layer_fmt "$fmt" u)" "$U/sg" "$f"
+		done
+		chmod 2775 "$U/sg"
 		chmod 555 "$L1/ro" "$U/ro" "$L2/lro"
 		chmod 500 "$L2/d500"
 		echo "$fmt" >"$fx/meta/format"
@@ -79,12 +87,22 @@ os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\"
 	# the merged root itself: a new process starts, the root can be stat-ed, listed, changed
 	ovl_check root_644 'chmod 644 "$M" && stat -c "%n %a" "$M" "$M/."; echo rc=$?'
 	ovl_check root_644_next 'stat -c "%n %a" "$M"; ls -a "$M"; setfattr -n user.r -v 1 "$M"; getfattr -d "$M"; touch -d @1400000000 "$M"; stat -c "%n %a %Y" "$M"; cat "$M/ro/g"; chmod 755 "$M"; cat "$M/ro/g"; chmod 755 "$M/ns" "$M/ns3"'
+	# a new dir in a setgid dir inherits the bit, also over a whiteout
+	ovl_check sgid_dir 'cd "$M" && mkdir -m 700 sg/d2 sg/n && stat -c "%n %a %U %G" sg/d2 sg/n'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
 }
 
-export OVL_AS_NOBODY=1
+# root creating in the user's setgid dir: the new objects get its group (root is not
+# nobody's: the work dir alone would give them group root)
+scen_sgid() {
+	ovl_check sgid_root 'cd "$M" && mkdir sg/d && echo x > sg/f && ln -s t sg/l && mkfifo -m 755 sg/p && mkdir sg/n && stat -c "%n %F %a %U %G" sg/d sg/f sg/l sg/p sg/n'
+}
+
 for fmt in $(ovl_formats); do
-	case $fmt in user | oci) OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_cred cred ;; esac
+	case $fmt in user | oci)
+		OVL_AS_NOBODY=1 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_cred cred
+		OVL_AS_NOBODY=0 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_sgid sgid ;;
+	esac
 done
 ovl_summary
