@@ -61,6 +61,14 @@ ovl_fixture_cred() {
 		: >"$fx/meta/symlinks"
 		find "$fx" -exec touch -h -d @1234567890 {} +
 		chown -R -h 65534:65534 "$fx"
+		# file capabilities (after the chown, which clears them)
+		ovl__w "$L2" capf "capf"
+		cp /bin/true "$L2/capx"
+		chown 65534:65534 "$L2/capf" "$L2/capx"
+		chmod 4755 "$L2/capx"
+		setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 "$L2/capf"
+		setfattr -n security.capability -v 0x0100000200040000000000000000000000000000 "$L2/capx"
+		touch -h -d @1234567890 "$L2/capf" "$L2/capx" "$L2"
 	)
 }
 
@@ -93,16 +101,18 @@ os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\"
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
 }
 
-# root creating in the user's setgid dir: the new objects get its group (root is not
-# nobody's: the work dir alone would give them group root)
-scen_sgid() {
+# As root. Creating in the user's setgid dir: the new objects get its group (root is not
+# nobody's: the work dir alone would give them group root). Copy-up of the user's files keeps
+# security.capability (the shim's chown of the copy must come before it).
+scen_root() {
+	ovl_check caps_copied 'cd "$M" && touch -d @1300000000 capf && chmod 4711 capx && getfattr -e hex -n security.capability capf capx && stat -c "%n %a %U %G %Y" capf capx'
 	ovl_check sgid_root 'cd "$M" && mkdir sg/d && echo x > sg/f && ln -s t sg/l && mkfifo -m 755 sg/p && mkdir sg/n && stat -c "%n %F %a %U %G" sg/d sg/f sg/l sg/p sg/n'
 }
 
 for fmt in $(ovl_formats); do
 	case $fmt in user | oci)
 		OVL_AS_NOBODY=1 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_cred cred
-		OVL_AS_NOBODY=0 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_sgid sgid ;;
+		OVL_AS_NOBODY=0 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_root cred-root ;;
 	esac
 done
 ovl_summary
