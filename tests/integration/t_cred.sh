@@ -106,6 +106,17 @@ os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\"
 # security.capability (the shim's chown of the copy must come before it).
 scen_root() {
 	ovl_check caps_copied 'cd "$M" && touch -d @1300000000 capf && chmod 4711 capx && getfattr -e hex -n security.capability capf capx && stat -c "%n %a %U %G %Y" capf capx'
+	# a name in the overlay namespace set through an fd on an upper file is escaped on disk
+	# as one set by path: it reads back, and a marker name does not act as one
+	ovl_check fd_xattr 'cd "$M" && echo x > fdx && mkdir fdd && python3 -c "
+import os
+for p in (\"fdx\", \"fdd\", \"capf\"):
+    fd = os.open(p, os.O_RDONLY)
+    os.setxattr(fd, \"user.overlay.x\", b\"1\"); os.setxattr(fd, \"user.overlay.opaque\", b\"y\")
+    os.setxattr(fd, \"user.overlay.gone\", b\"2\"); os.removexattr(fd, \"user.overlay.gone\")
+    print(p, sorted(os.listxattr(fd)), os.getxattr(fd, \"user.overlay.x\"), os.getxattr(p, \"user.overlay.opaque\"))
+    os.close(fd)
+" && getfattr -d -m "^user\." fdx fdd capf'
 	ovl_check sgid_root 'cd "$M" && mkdir sg/d && echo x > sg/f && ln -s t sg/l && mkfifo -m 755 sg/p && mkdir sg/n && stat -c "%n %F %a %U %G" sg/d sg/f sg/l sg/p sg/n'
 }
 
