@@ -119,8 +119,13 @@ int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int 
                 struct ovl_loc *loc);
 /* The stat of the merged object `loc` describes (identity applied). */
 void ovl_loc_stat(const struct ovl_loc *loc, struct stat *out);
-/* Path of `loc` relative to its layer's root fd ("." for the root). */
+/* Path of `loc` relative to its layer's root fd; for the root, the layer's
+ * own absolute path: "." would be a lookup inside the root, which needs
+ * search permission on it, and the kernel stats (chmods, lists...) a merged
+ * root its caller may not search. */
 const char *ovl_loc_relpath(const struct ovl_loc *loc);
+/* The same for `rel` in layer `layer` of m. */
+const char *ovl_layer_relpath(const struct ovl_mount *m, int layer, const char *rel);
 /* Map a real absolute path (of an open fd, of the cwd) back into the merged
  * namespace: a path under a layer root or under MERGED. Writes the merged path
  * to `out` and returns the mount, or NULL when it is in no overlay. If

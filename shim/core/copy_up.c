@@ -121,14 +121,20 @@ static int copy_xattrs(int sfd, const char *srel, int dfd, const char *drel)
         return r;
 }
 
-/* Owner where permitted, then mode (a chown clears set-id bits), then times. */
-static int copy_attrs(const struct stat *st, int dfd, const char *drel)
+/* Owner where permitted. It goes first: a chown clears set-id bits and
+ * security.capability, which the xattrs and the mode then bring back (the
+ * kernel's own chown at copy-up does not kill them, rule 38). */
+static int copy_owner(const struct stat *st, int dfd, const char *drel)
 {
         int r = ovl_sys_fchownat(dfd, drel, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
-        if (r == -EPERM) {
-                r = 0; /* an unprivileged user keeps the copy as its own */
-        }
-        if (r == 0 && !S_ISLNK(st->st_mode)) {
+        return r == -EPERM ? 0 : r; /* an unprivileged user keeps the copy as its own */
+}
+
+/* Mode, then times. */
+static int copy_attrs(const struct stat *st, int dfd, const char *drel)
+{
+        int r = 0;
+        if (!S_ISLNK(st->st_mode)) {
                 r = ovl_sys_fchmodat(dfd, drel, st->st_mode & 07777);
         }
         struct timespec ts[2] = {st->st_atim, st->st_mtim};
@@ -195,6 +201,9 @@ static int build(struct ovl_mount *m, const struct ovl_loc *loc, const char *tmp
                 r = ovl_sys_mknodat(wfd, tmp, mode & S_IFMT, loc->st.st_rdev);
         }
         if (r == 0) {
+                r = copy_owner(&loc->st, wfd, tmp);
+        }
+        if (r == 0) {
                 r = copy_xattrs(ovl_layer_fd(&m->layers[loc->layer]), relp(loc->rel), wfd, tmp);
         }
         return r == 0 ? copy_attrs(&loc->st, wfd, tmp) : r;
@@ -212,15 +221,16 @@ static int publish(struct ovl_mount *m, const struct ovl_loc *loc, const char *t
         char parent[PATH_MAX];
         ovl_rel_parent(loc->rel, parent);
         struct stat pst;
-        int have = ovl_sys_lstatat(ufd, relp(parent), &pst) == 0;
-        int r = ovl_sys_renameat2(ovl_layer_fd(&m->work), tmp, ufd, loc->rel, RENAME_NOREPLACE);
+        const char *pp = ovl_layer_relpath(m, 0, parent);
+        int have = ovl_sys_lstatat(ufd, pp, &pst) == 0;
+        int r = ovl_rename_lent(ovl_layer_fd(&m->work), tmp, ufd, loc->rel, RENAME_NOREPLACE);
         if (r == -EEXIST) { /* another process copied it first: use its copy */
                 remove_tmp(m, tmp, loc->st.st_mode);
                 return 0;
         }
         if (r == 0 && have) {
                 struct timespec ts[2] = {pst.st_atim, pst.st_mtim};
-                ovl_sys_utimensat(ufd, relp(parent), ts, 0);
+                ovl_sys_utimensat(ufd, pp, ts, 0);
         }
         return r;
 }

@@ -146,9 +146,9 @@ static int replace_whiteout(struct ovl_mount *m, const char *tmp, const char *re
 {
         int wfd = ovl_layer_fd(&m->work);
         if (!dir) {
-                return ovl_sys_renameat2(wfd, tmp, upper_fd(m), rel, 0);
+                return ovl_rename_lent(wfd, tmp, upper_fd(m), rel, 0);
         }
-        int r = ovl_sys_renameat2(wfd, tmp, upper_fd(m), rel, RENAME_EXCHANGE);
+        int r = ovl_rename_lent(wfd, tmp, upper_fd(m), rel, RENAME_EXCHANGE);
         if (r == 0) {
                 ovl_sys_unlinkat(wfd, tmp, 0); /* the whiteout, now in work */
         }
@@ -184,6 +184,32 @@ static int make_obj(const struct newobj *o, int dirfd, const char *name, int ufd
         }
 }
 
+/* A directory with S_ISGID hands its group down, and to a new directory the
+ * bit itself (inode_init_owner); the kernel builds an object over a whiteout
+ * in its work dir with that group and sets the mode again after. One built in
+ * WORK/work has neither: give them (a chown clears set-id bits of a file: the
+ * mode goes back on after it). Without a right to that group the object keeps
+ * the user's. */
+static void inherit_sgid(struct ovl_mount *m, const struct newobj *o, const char *rel, int wfd,
+                         const char *tmp)
+{
+        char parent[PATH_MAX];
+        ovl_rel_parent(rel, parent);
+        struct stat pst, st;
+        if (o->kind == K_HARD ||
+            ovl_sys_lstatat(upper_fd(m), ovl_layer_relpath(m, 0, parent), &pst) < 0 ||
+            !(pst.st_mode & S_ISGID) || ovl_sys_lstatat(wfd, tmp, &st) < 0) {
+                return;
+        }
+        if (st.st_gid != pst.st_gid) {
+                ovl_sys_fchownat(wfd, tmp, (uid_t)-1, pst.st_gid, AT_SYMLINK_NOFOLLOW);
+        }
+        if (!S_ISLNK(st.st_mode)) {
+                ovl_sys_fchmodat(wfd, tmp,
+                                 (st.st_mode & 07777) | (S_ISDIR(st.st_mode) ? S_ISGID : 0));
+        }
+}
+
 /* Build the object in WORK/work and put it in place: over a whiteout at rel
  * (a directory by exchange), or where nothing is (a directory made opaque
  * first, because an OCI marker beside it hid a lower one). */
@@ -198,10 +224,11 @@ static int create_via_work(struct ovl_mount *m, const struct newobj *o, const ch
         if (fd < 0) {
                 return fd;
         }
+        inherit_sgid(m, o, rel, wfd, tmp);
         int r = o->kind == K_DIR ? ovl_set_opaque(m, wfd, tmp) : 0; /* rule 20a */
         if (r == 0) {
                 r = over ? replace_whiteout(m, tmp, rel, o->kind == K_DIR)
-                         : ovl_sys_renameat2(wfd, tmp, upper_fd(m), rel, RENAME_NOREPLACE);
+                         : ovl_rename_lent(wfd, tmp, upper_fd(m), rel, RENAME_NOREPLACE);
         }
         if (r < 0) {
                 ovl_sys_unlinkat(wfd, tmp, o->kind == K_DIR ? AT_REMOVEDIR : 0);
@@ -331,8 +358,8 @@ static int whiteout_at(struct ovl_mount *m, const char *rel, bool upper_dir)
         char tmp[64];
         int r = ovl_make_whiteout_tmp(m, tmp, sizeof(tmp));
         if (r == 0) {
-                r = ovl_sys_renameat2(ovl_layer_fd(&m->work), tmp, upper_fd(m), rel,
-                                      upper_dir ? RENAME_EXCHANGE : 0);
+                r = ovl_rename_lent(ovl_layer_fd(&m->work), tmp, upper_fd(m), rel,
+                                    upper_dir ? RENAME_EXCHANGE : 0);
         }
         return r;
 }
@@ -363,6 +390,12 @@ static int clean_pass(int fd)
 
 int ovl_clean_tree(int dirfd, const char *name)
 {
+        /* in WORK on its way out: a 555 dir must let its entries go */
+        struct stat st;
+        if (ovl_sys_lstatat(dirfd, name, &st) == 0 && S_ISDIR(st.st_mode) &&
+            (st.st_mode & 0700) != 0700 && st.st_uid == ovl_sys_geteuid()) {
+                ovl_sys_fchmodat(dirfd, name, 0700);
+        }
         int fd = ovl_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
         if (fd < 0) {
                 return ovl_sys_unlinkat(dirfd, name, 0);
@@ -412,7 +445,7 @@ static int remove_upper_dir(struct ovl_mount *m, const char *rel)
         char tmp[64];
         ovl_tmpname(tmp, sizeof(tmp));
         int wfd = ovl_layer_fd(&m->work);
-        r = ovl_sys_renameat2(upper_fd(m), rel, wfd, tmp, RENAME_NOREPLACE);
+        r = ovl_rename_lent(upper_fd(m), rel, wfd, tmp, RENAME_NOREPLACE);
         return r < 0 ? r : ovl_clean_tree(wfd, tmp);
 }
 
@@ -450,7 +483,7 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
         r = ovl_make_whiteout_tmp(m, tmp, sizeof(tmp));
         int wfd = ovl_layer_fd(&m->work);
         if (r == 0) {
-                r = ovl_sys_renameat2(wfd, tmp, upper_fd(m), loc->rel, RENAME_EXCHANGE);
+                r = ovl_rename_lent(wfd, tmp, upper_fd(m), loc->rel, RENAME_EXCHANGE);
         }
         if (r == 0) {
                 ovl_clean_tree(wfd, tmp);

@@ -175,8 +175,12 @@ int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, 
                 return r;
         }
         char p[PATH_MAX + 40];
-        int fd = ufd_of(loc);
-        snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fd, relp(loc));
+        const char *rp = relp(loc); /* the root: its absolute path */
+        if (rp[0] == '/') {
+                snprintf(p, sizeof(p), "%s", rp);
+        } else {
+                snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", ufd_of(loc), rp);
+        }
         return (int)ovl_sys6(SYS_lsetxattr, (long)p, (long)dn, (long)val, (long)size, flags, 0);
 }
 

@@ -196,8 +196,8 @@ static void leave_overlay(struct walk *w)
 
 static int reenter_parent(struct walk *w);
 
-/* ".." is a lookup in the current directory too: it needs search permission
- * there (the walk to its parent again from the root does not ask). */
+/* "." and ".." are lookups in the current directory too: they need search
+ * permission there (the walk to its parent again from the root does not ask). */
 static int may_search(struct ovl_loc *loc)
 {
         if (ovl_sys_geteuid() == 0 || loc->layer < 0) {
@@ -532,9 +532,15 @@ void ovl_loc_stat(const struct ovl_loc *loc, struct stat *out)
         }
 }
 
+const char *ovl_layer_relpath(const struct ovl_mount *m, int layer, const char *rel)
+{
+        const char *root = layer >= 0 ? m->layers[layer].path : NULL;
+        return rel[0] ? rel : (root ? root : ".");
+}
+
 const char *ovl_loc_relpath(const struct ovl_loc *loc)
 {
-        return loc->rel[0] ? loc->rel : ".";
+        return ovl_layer_relpath(loc->m, loc->layer, loc->rel);
 }
 
 /* --- mapping real paths back ------------------------------------------------ */

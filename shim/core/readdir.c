@@ -6,6 +6,7 @@
 #include "lcache.h"
 #include "markers.h"
 #include "sys.h"
+#include "write.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,8 +35,9 @@ struct merge {
         const struct ovl_loc *loc;
         int k; /* layer being read, as an index in loc->stack */
         long seq;
-        int fd;    /* root fd of that layer */
-        char **wh; /* `.wh.X` targets seen in this layer */
+        int fd;               /* root fd of that layer */
+        char **wh;            /* `.wh.X` targets seen in this layer */
+        struct ovl_lend lend; /* search permission lent to an upper dir */
         size_t nwh, capwh;
 };
 
@@ -75,8 +77,17 @@ static int first_sight(struct merge *mg, const struct dirent64 *d, size_t len)
         if (type == DT_CHR || type == DT_REG || type == DT_UNKNOWN) {
                 char rp[PATH_MAX];
                 struct stat st;
-                if (child_path(mg->loc, d->d_name, rp) == 0 &&
-                    ovl_sys_lstatat(mg->fd, rp, &st) == 0) {
+                int r = child_path(mg->loc, d->d_name, rp);
+                r = r < 0 ? r : ovl_sys_lstatat(mg->fd, rp, &st);
+                /* a caller with read but no search permission on an upper dir of
+                 * its own still gets the markers hidden, as the kernel reads
+                 * the upper with the mounter's rights */
+                if (r == -EACCES && mg->loc->stack[mg->k] == 0 && !mg->lend.lent &&
+                    ovl_lend(mg->fd, ovl_layer_relpath(mg->loc->m, 0, mg->loc->rel), 0100,
+                             &mg->lend)) {
+                        r = ovl_sys_lstatat(mg->fd, rp, &st);
+                }
+                if (r == 0) {
                         wh = ovl_marker_is_whiteout(mg->fd, rp, &st);
                         type = (unsigned char)IFTODT(st.st_mode);
                 }
@@ -180,8 +191,9 @@ static int read_layer(struct merge *mg, bool bottom)
         if (mg->fd < 0) {
                 return mg->fd;
         }
-        int dfd = ovl_sys_openat_noatime(mg->fd, ovl_loc_relpath(mg->loc),
-                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        int dfd = ovl_sys_openat_noatime(
+            mg->fd, ovl_layer_relpath(mg->loc->m, mg->loc->stack[mg->k], mg->loc->rel),
+            O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 return dfd;
         }
@@ -200,6 +212,7 @@ static int read_layer(struct merge *mg, bool bottom)
         }
         free(buf);
         ovl_sys_close(dfd);
+        ovl_unlend(&mg->lend);
         return r ? r : apply_wh(mg);
 }
 
@@ -358,7 +371,7 @@ static int layer_empty(const struct ovl_loc *loc, int i)
 {
         int fd = ovl_layer_fd(&loc->m->layers[i]);
         int dfd = fd < 0 ? fd
-                         : ovl_sys_openat_noatime(fd, ovl_loc_relpath(loc),
+                         : ovl_sys_openat_noatime(fd, ovl_layer_relpath(loc->m, i, loc->rel),
                                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (dfd < 0) {
                 return dfd;
@@ -386,7 +399,7 @@ static int layer_empty(const struct ovl_loc *loc, int i)
         return r;
 }
 
-int ovl_dir_empty(const struct ovl_loc *loc)
+static int dir_empty(const struct ovl_loc *loc)
 {
         for (int k = 0; k < loc->nstack; k++) {
                 int r = layer_empty(loc, loc->stack[k]);
@@ -395,4 +408,19 @@ int ovl_dir_empty(const struct ovl_loc *loc)
                 }
         }
         return 0;
+}
+
+/* The kernel looks with the mounter's rights: an upper dir of the user's own
+ * without read or search permission (a 600 or 311 dir) is lent them. */
+int ovl_dir_empty(const struct ovl_loc *loc)
+{
+        int r = dir_empty(loc);
+        struct ovl_lend l;
+        if (r == -EACCES && loc->nstack > 0 && loc->stack[0] == 0 &&
+            ovl_lend(ovl_layer_fd(&loc->m->layers[0]), ovl_layer_relpath(loc->m, 0, loc->rel), 0500,
+                     &l)) {
+                r = dir_empty(loc);
+                ovl_unlend(&l);
+        }
+        return r;
 }

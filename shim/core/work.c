@@ -211,6 +211,61 @@ int ovl_wh_format(struct ovl_mount *m)
         return f;
 }
 
+/* --- the mounter's override (write.h) ---------------------------------------------- */
+
+bool ovl_lend(int fd, const char *rel, mode_t bits, struct ovl_lend *l)
+{
+        struct stat st;
+        l->lent = false;
+        if (ovl_sys_lstatat(fd, rel, &st) < 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != ovl_sys_geteuid() || (st.st_mode & bits) == bits) {
+                return false;
+        }
+        if (ovl_sys_fchmodat(fd, rel, (st.st_mode & 07777) | bits) < 0) {
+                return false;
+        }
+        *l = (struct ovl_lend){.fd = fd, .rel = rel, .mode = st.st_mode & 07777, .lent = true};
+        return true;
+}
+
+void ovl_unlend(struct ovl_lend *l)
+{
+        if (l->lent) {
+                ovl_sys_fchmodat(l->fd, l->rel, l->mode);
+                l->lent = false;
+        }
+}
+
+int ovl_rename_lent(int od, const char *o, int nd, const char *n, unsigned flags)
+{
+        int r = ovl_sys_renameat2(od, o, nd, n, flags);
+        if (r != -EACCES) {
+                return r;
+        }
+        char op[PATH_MAX], np[PATH_MAX];
+        ovl_rel_parent(o, op);
+        ovl_rel_parent(n, np);
+        bool cross = od != nd || strcmp(op, np) != 0;
+        /* parents first (a child is reached through them), given back last */
+        struct ovl_lend l[4] = {{.lent = false}};
+        bool any = ovl_lend(od, op[0] ? op : ".", 0300, &l[0]);
+        any |= cross && ovl_lend(nd, np[0] ? np : ".", 0300, &l[1]);
+        any |= cross && ovl_lend(od, o, 0300, &l[2]);
+        any |= cross && (flags & RENAME_EXCHANGE) && ovl_lend(nd, n, 0300, &l[3]);
+        if (!any) {
+                return r;
+        }
+        r = ovl_sys_renameat2(od, o, nd, n, flags);
+        if (r == 0) { /* the moved directories now live under their new names */
+                l[2].fd = nd, l[2].rel = n;
+                l[3].fd = od, l[3].rel = o;
+        }
+        for (int i = 3; i >= 0; i--) {
+                ovl_unlend(&l[i]);
+        }
+        return r;
+}
+
 /* --- markers written into the upper --------------------------------------------- */
 
 int ovl_make_whiteout_tmp(struct ovl_mount *m, char *name, size_t n)
@@ -223,7 +278,7 @@ int ovl_make_whiteout_tmp(struct ovl_mount *m, char *name, size_t n)
         return ovl_sys_mknodat(wfd, name, S_IFCHR | 0000, 0);
 }
 
-int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
+static int set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
 {
         if (ovl_wh_format(m) == OVL_WH_OCI) {
                 char p[PATH_MAX];
@@ -236,6 +291,19 @@ int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
         int r = ovl_sys_setxattrat(dirfd, rel, "user.overlay.opaque", "y", 1);
         if (r == 0 && ovl_sys_geteuid() == 0) {
                 ovl_sys_setxattrat(dirfd, rel, "trusted.overlay.opaque", "y", 1);
+        }
+        return r;
+}
+
+/* user.* xattrs and the OCI marker inside both need write permission on the
+ * directory: a 555 one gets it lent (the kernel marks it on the mounter's). */
+int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
+{
+        int r = set_opaque(m, dirfd, rel);
+        struct ovl_lend l;
+        if (r == -EACCES && ovl_lend(dirfd, rel, 0300, &l)) {
+                r = set_opaque(m, dirfd, rel);
+                ovl_unlend(&l);
         }
         return r;
 }

@@ -20,7 +20,27 @@ int ovl_make_whiteout_tmp(struct ovl_mount *m, char *name, size_t n);
 int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel);
 /* Make the directory `rel` (a visible merged dir) exist in the upper. */
 int ovl_upper_dir(struct ovl_config *cfg, struct ovl_mount *m, const char *rel);
-/* Remove a tree (an old upper dir holding only markers) under dirfd. */
+/* The kernel writes the upper with the mounter's credentials, which override
+ * the missing owner write/search bits of the user's own directories (a 555
+ * dir); the caller's permission is checked on the merged view, apart. The
+ * shim has only the user's credentials: for a write it does on its own behalf
+ * (copy-up, whiteout, opaque marker, the temporary it renames in) it lends
+ * the owner w+x to such a directory and puts the mode back right after. A
+ * lower is never lent anything: callers pass upper and work dirs only. */
+struct ovl_lend {
+        int fd;
+        const char *rel;
+        mode_t mode;
+        bool lent;
+};
+/* Lend the owner `bits` (0300: w+x, 0500: r+x) on the directory (fd, rel) if
+ * the user owns it and lacks some of them. */
+bool ovl_lend(int fd, const char *rel, mode_t bits, struct ovl_lend *l);
+void ovl_unlend(struct ovl_lend *l);
+/* renameat2 that, refused with EACCES, lends w+x to both parents and to a
+ * directory that changes parent, and tries once more. */
+int ovl_rename_lent(int od, const char *o, int nd, const char *n, unsigned flags);
+/* Remove a tree in WORK (an old upper dir holding only markers) under dirfd. */
 int ovl_clean_tree(int dirfd, const char *name);
 /* The parent part of a merged-relative path ("" for a top-level name). */
 void ovl_rel_parent(const char *rel, char *out);

@@ -3,6 +3,7 @@
  * passes through untouched. */
 #include "name.h"
 #include "preload.h"
+#include "markers.h"
 #include "sys.h"
 
 #include <stdlib.h>
@@ -798,15 +799,42 @@ OVL_EXPORT int futimes(int fd, const struct timeval t[2])
         FD_OP("futimes", fd, REAL(futimes)(fd, t), utimes_loc(cfg, &loc, t));
 }
 
+/* A name in an overlay namespace set or removed through an fd on an upper
+ * object is escaped as one by path is (rule 62): the name stored on disk in
+ * dn, 1; 0 for any other name or fd; or -errno for a name of the overlay's
+ * own. Other names cost no look at the fd. */
+static int fd_xattr_name(int fd, const char *n, char *dn, size_t cap)
+{
+        char fdv[PATH_MAX];
+        int layer = -1;
+        if (!n || !ovl_xattr_private(n) || !ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) ||
+            layer != 0) {
+                return 0;
+        }
+        int r = ovl_xattr_disk_name(n, dn, cap);
+        return r < 0 ? r : 1;
+}
+
 OVL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
 {
-        FD_OP("fsetxattr", fd, REAL(fsetxattr)(fd, n, v, s, f),
+        char dn[XATTR_NAME_MAX + 16];
+        int e = fd_xattr_name(fd, n, dn, sizeof(dn));
+        if (e < 0) {
+                return (int)ovl_ret(e);
+        }
+        FD_OP("fsetxattr", fd, REAL(fsetxattr)(fd, e ? dn : n, v, s, f),
               ovl_setxattr(cfg, &loc, n, v, s, f));
 }
 
 OVL_EXPORT int fremovexattr(int fd, const char *n)
 {
-        FD_OP("fremovexattr", fd, REAL(fremovexattr)(fd, n), ovl_removexattr(cfg, &loc, n));
+        char dn[XATTR_NAME_MAX + 16];
+        int e = fd_xattr_name(fd, n, dn, sizeof(dn));
+        if (e < 0) {
+                return (int)ovl_ret(e);
+        }
+        FD_OP("fremovexattr", fd, REAL(fremovexattr)(fd, e ? dn : n),
+              ovl_removexattr(cfg, &loc, n));
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable

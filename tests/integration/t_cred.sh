@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The user's own layers, written by that user (uid 65534 on both sides; the kernel overlay is
+# mounted by root, so its copy-up runs with the mounter's credentials, as an unprivileged
+# mount's does over the user's own files). The kernel checks the caller's permission on the
+# merged view, then writes the upper on the mounter's credentials, which override the owner's
+# missing w/x bits: copy-up into a 555 upper dir, a 555 dir copied up, mkdir -m 500 over a
+# whiteout, a 555 dir made opaque or removed with whiteouts inside all work; writing into the
+# 555 merged dir itself is still refused.
+source "$(dirname "$0")/../lib/lib.sh"
+
+if ! ovl_is_root; then
+	ovl_skip "cred" "needs root to set up, then drops to uid 65534"
+	ovl_summary
+	exit
+fi
+
+# ovl_fixture_cred FORMAT FX MERGED: a small stack owned by 65534 with read-only dirs
+ovl_fixture_cred() {
+	local fmt=$1 fx=$2 U L1 L2
+	rm -rf "$fx"
+	mkdir -p "$fx"/{l1,l2,l3,u,w,meta}
+	U=$fx/u L1=$fx/l1 L2=$fx/l2
+	(
+		set -e
+		umask 022
+		# a 555 dir present in the upper over a lower one with a lower-only subdir
+		mkdir -p "$L1/ro/sub" "$U/ro"
+		ovl__w "$L1" ro/sub/f "ro sub f"
+		ovl__w "$L1" ro/g "ro g"
+		# a lower-only 555 dir with a file and a subdir
+		mkdir -p "$L2/lro/y"
+		ovl__w "$L2" lro/x "lro x"
+		ovl__w "$L2" lro/y/z "lro y z"
+		# a merged dir to empty, then remove once 555
+		mkdir -p "$L1/rmme"
+		ovl__w "$L1" rmme/f "rmme f"
+		# a name whited out in the upper
+		ovl__w "$L2" wh "wh"
+		ovl_mk_whiteout "$(ovl__layer_fmt "$fmt" u)" "$U" wh
+		# a lower-only 500 dir
+		mkdir -p "$L2/d500"
+		ovl__w "$L2" d500/f "d500 f"
+		# merged dirs to take search permission away from
+		mkdir -p "$L1/ns/s" "$L1/ns2" "$L1/ns3"
+		ovl__w "$L1" ns/s/g "ns s g"
+		ovl__w "$L1" ns2/t "ns2 t"
+		ovl__w "$L1" ns3/t "ns3 t"
+		ovl__w "$L1" ns3/k "ns3 k"
+		# a setgid dir in the upper with names whited out in it (created over them
+		# through the work dir)
+		mkdir -p "$L1/sg" "$U/sg"
+		for f in d d2 f l p; do
+			ovl__w "$L1" "sg/$f" "sg $f"
+			ovl_mk_whiteout "$(ovl__layer_fmt "$fmt" u)" "$U/sg" "$f"
+		done
+		chmod 2775 "$U/sg"
+		chmod 555 "$L1/ro" "$U/ro" "$L2/lro"
+		chmod 500 "$L2/d500"
+		echo "$fmt" >"$fx/meta/format"
+		: >"$fx/meta/gone"
+		: >"$fx/meta/symlinks"
+		find "$fx" -exec touch -h -d @1234567890 {} +
+		chown -R -h 65534:65534 "$fx"
+		# file capabilities (after the chown, which clears them)
+		ovl__w "$L2" capf "capf"
+		cp /bin/true "$L2/capx"
+		chown 65534:65534 "$L2/capf" "$L2/capx"
+		chmod 4755 "$L2/capx"
+		setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 "$L2/capf"
+		setfattr -n security.capability -v 0x0100000200040000000000000000000000000000 "$L2/capx"
+		touch -h -d @1234567890 "$L2/capf" "$L2/capx" "$L2"
+	)
+}
+
+scen_cred() {
+	# copy-up into the 555 upper dir ro (the merged ro/sub itself is writable)
+	ovl_check mkdir_in_copied 'cd "$M" && mkdir ro/sub/n && echo x > ro/sub/nf && echo rc=$?'
+	# write-open of a file whose merged parent is 555: the file itself is copied up
+	ovl_check write_in_555 'cd "$M" && echo more >> lro/x; echo rc=$?; cat lro/x; echo new > lro/y/z2; echo rc=$?'
+	# the caller's own permission on the merged dir still counts
+	ovl_check denied_555 'cd "$M"; mkdir lro/n; echo rc=$?; rm lro/x; echo rc=$?; : > ro/new; echo rc=$?'
+	# a 555 and a 500 dir copied up by a timestamp change, and through a held fd
+	ovl_check touch_555 'cd "$M" && touch -d @1000000000 ro/sub lro && python3 -c "
+import os
+fd = os.open(\"d500\", os.O_RDONLY)
+os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\")"; echo rc=$?'
+	# mkdir with mode 500 over a whiteout: made opaque and renamed in with the mounter's rights
+	ovl_check mkdir_500_over_wh 'cd "$M" && mkdir -m 500 wh && ls -la wh | grep -c "^[-dl]"; echo rc=$?'
+	# an empty merged dir made 555 and removed: its whiteouts go with it
+	ovl_check rmdir_555 'cd "$M" && rm rmme/f && chmod 555 rmme && rmdir rmme; echo rc=$?; ls rmme; echo rc=$?'
+	# a new 555 dir renamed in a merged parent is marked opaque
+	ovl_check rename_555 'cd "$M" && mkdir nd && chmod 555 nd && mv nd nd2; echo rc=$?'
+	# no search permission: "d/." is a lookup in d; emptiness is the mounter's to see
+	ovl_check nosearch 'cd "$M" && chmod 644 ns && { stat -c "%n %a" ns ns/ ns/. ns/s; rmdir ns; ls ns; ls -a ns2; rm ns2/t ns3/t && chmod 600 ns2 && chmod 644 ns3 && rmdir ns2; echo rc=$?; ls -a ns3; }'
+	# the merged root itself: a new process starts, the root can be stat-ed, listed, changed
+	ovl_check root_644 'chmod 644 "$M" && stat -c "%n %a" "$M" "$M/."; echo rc=$?'
+	ovl_check root_644_next 'stat -c "%n %a" "$M"; ls -a "$M"; setfattr -n user.r -v 1 "$M"; getfattr -d "$M"; touch -d @1400000000 "$M"; stat -c "%n %a %Y" "$M"; cat "$M/ro/g"; chmod 755 "$M"; cat "$M/ro/g"; chmod 755 "$M/ns" "$M/ns3"'
+	# a new dir in a setgid dir inherits the bit, also over a whiteout
+	ovl_check sgid_dir 'cd "$M" && mkdir -m 700 sg/d2 sg/n && stat -c "%n %a %U %G" sg/d2 sg/n'
+	# times set by the run itself read NEW
+	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
+}
+
+# As root. Creating in the user's setgid dir: the new objects get its group (root is not
+# nobody's: the work dir alone would give them group root). Copy-up of the user's files keeps
+# security.capability (the shim's chown of the copy must come before it).
+scen_root() {
+	ovl_check caps_copied 'cd "$M" && touch -d @1300000000 capf && chmod 4711 capx && getfattr -e hex -n security.capability capf capx && stat -c "%n %a %U %G %Y" capf capx'
+	# a name in the overlay namespace set through an fd on an upper file is escaped on disk
+	# as one set by path: it reads back, and a marker name does not act as one
+	ovl_check fd_xattr 'cd "$M" && echo x > fdx && mkdir fdd && python3 -c "
+import os
+for p in (\"fdx\", \"fdd\", \"capf\"):
+    fd = os.open(p, os.O_RDONLY)
+    os.setxattr(fd, \"user.overlay.x\", b\"1\"); os.setxattr(fd, \"user.overlay.opaque\", b\"y\")
+    os.setxattr(fd, \"user.overlay.gone\", b\"2\"); os.removexattr(fd, \"user.overlay.gone\")
+    print(p, sorted(os.listxattr(fd)), os.getxattr(fd, \"user.overlay.x\"), os.getxattr(p, \"user.overlay.opaque\"))
+    os.close(fd)
+" && getfattr -d -m "^user\." fdx fdd capf'
+	ovl_check sgid_root 'cd "$M" && mkdir sg/d && echo x > sg/f && ln -s t sg/l && mkfifo -m 755 sg/p && mkdir sg/n && stat -c "%n %F %a %U %G" sg/d sg/f sg/l sg/p sg/n'
+}
+
+for fmt in $(ovl_formats); do
+	case $fmt in user | oci)
+		OVL_AS_NOBODY=1 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_cred cred
+		OVL_AS_NOBODY=0 OVL_FIXTURE_FN=ovl_fixture_cred ovl_diff_run "$fmt" scen_root cred-root ;;
+	esac
+done
+ovl_summary
