@@ -389,10 +389,11 @@ static int layer_empty(const struct ovl_loc *loc, int i)
                                 continue;
                         }
                         int v = name_visible(loc, rp);
-                        /* a name we may not look at (no search permission) is
-                         * one the kernel, looking with the mounter's rights,
-                         * would count unless it is a whiteout */
-                        r = v > 0 || v == -EACCES ? -ENOTEMPTY : (v < 0 ? v : 0);
+                        /* a name in a lower we may not look at (no search
+                         * permission, nothing to lend) is one the kernel,
+                         * looking with the mounter's rights, would count
+                         * unless it is a whiteout */
+                        r = v > 0 || (v == -EACCES && i > 0) ? -ENOTEMPTY : (v < 0 ? v : 0);
                 }
         }
         ovl_sys_close(dfd);
