@@ -643,6 +643,11 @@ int ovl_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, uns
         if (!strcmp(a->rel, b->rel) && a->m == b->m) {
                 return a->layer < 0 ? -ENOENT : 0;
         }
+        const char *base = strrchr(b->rel, '/');
+        base = base ? base + 1 : b->rel;
+        if (ovl_marker_name(base, strlen(base))) {
+                return -EINVAL; /* it would read as a marker, as in create_obj */
+        }
         int r = rename_checks(cfg, a, b, flags);
         if (r < 0) {
                 return r;

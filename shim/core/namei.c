@@ -473,7 +473,8 @@ static int walk(struct walk *w)
                         rest++;
                 }
                 if (n > NAME_MAX) {
-                        return -ENAMETOOLONG;
+                        int r = w->in ? may_search(w->loc) : 0; /* may_lookup comes first */
+                        return r < 0 ? r : -ENAMETOOLONG;
                 }
                 memcpy(name, p, n);
                 name[n] = '\0';

@@ -146,8 +146,14 @@ int ovl_name_kind(int dirfd, const char *path, struct ovl_name *nm)
         if (e < 0 || nm->where == OVL_IN) {
                 return e < 0 ? e : OVL_IN;
         }
-        /* "link/" where the link leads out: the name itself is outside */
+        /* "link/" where the link leads out: the name itself is outside; or
+         * ".." from a removed cwd, whose parent is still in the overlay */
         int k2 = ovl_at(dirfd, path, OVL_R_NOFOLLOW, nm->loc);
+        if (k2 == OVL_IN && nm->last != OVL_LAST_NORM) {
+                nm->where = OVL_IN;
+                nm->pm = nm->loc->m;
+                return OVL_IN;
+        }
         return k2 == OVL_OUT || k2 == OVL_PASS ? k2 : (k < 0 ? k : -ENOENT);
 }
 

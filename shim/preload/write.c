@@ -433,6 +433,22 @@ static bool rename_flags_ok(unsigned flags)
                !((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) && (flags & RENAME_EXCHANGE));
 }
 
+/* An outside name (the kernel's): does it exist? 0 when it does not. */
+static int outside_exists(int fd, const char *p)
+{
+        struct ovl_loc *tmp = ovl_sys_scratch(sizeof(*tmp));
+        struct stat st;
+        int k = tmp ? ovl_at(fd, p, NF, tmp) : -ENOMEM;
+        int r = -ENOENT;
+        if (k == OVL_OUT) {
+                r = ovl_sys_fstatat(AT_FDCWD, tmp->real, &st, AT_SYMLINK_NOFOLLOW);
+        } else if (k == OVL_PASS) {
+                r = ovl_sys_fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW);
+        }
+        ovl_sys_scratch_free(tmp, sizeof(*tmp));
+        return r == 0;
+}
+
 /* Both directory parts outside, MERGED itself one of the names: the kernel
  * looks the old name up before it meets the mount point (EBUSY). */
 static int old_outside_exists(const struct two *t)
@@ -520,6 +536,9 @@ static int link_two(const char *call, struct two *t, int orf, int *res)
         }
         if (r == 0) {
                 r = ovl_name_create(&nb, false);
+        }
+        if (r == 0 && nb.where != OVL_IN && outside_exists(t->nfd, t->n)) {
+                r = -EEXIST; /* filename_create on the outer fs, before the mount check */
         }
         if (r == 0 && om != nb.pm) {
                 r = -EXDEV;

@@ -56,7 +56,12 @@ def ftype(m):
 
 
 # ---------------------------------------------------------------- N-WH (runtime part)
-WH_CREATORS = ("open", "mkdir", "symlink", "mkfifo", "mknod", "writefile")
+WH_CREATORS = ("open", "mkdir", "symlink", "mkfifo", "mknod", "writefile", "link", "rename")
+
+
+def wh_key(o):
+    """Which of the op's names is the one it creates."""
+    return "b" if o.get("op") in ("link", "rename") else "a"
 
 
 def wh_target(o):
@@ -65,7 +70,7 @@ def wh_target(o):
         return None
     if o["op"] == "open" and "CREAT" not in o.get("flags", []):
         return None
-    base = os.path.basename(o["a"].rstrip("/"))
+    base = os.path.basename(o[wh_key(o)].rstrip("/"))
     return base if base.startswith(".wh.") else None
 
 
@@ -88,10 +93,11 @@ def after_op(ex, o, rec):
         return
     if not wh_target(o):
         return
-    d = ex.dfd(o.get("ad"))
+    k = wh_key(o)
+    d = ex.dfd(o.get(k + "d"))
     # only a name inside the overlay (its parent on the overlay's device) is a marker's name
     try:
-        parent = os.path.dirname(o["a"].rstrip("/")) or "."
+        parent = os.path.dirname(o[k].rstrip("/")) or "."
         rec["wh_inside"] = os.stat(parent, dir_fd=d).st_dev == os.stat(ex.M).st_dev
     except OSError:
         rec["wh_inside"] = False
@@ -102,8 +108,10 @@ def after_op(ex, o, rec):
             ex.close_slot(o["s"])
         if o["op"] == "mkdir":
             os.rmdir(o["a"], dir_fd=d)
+        elif o["op"] == "rename":  # put the object back where it was
+            os.rename(o["b"], o["a"], src_dir_fd=d, dst_dir_fd=ex.dfd(o.get("ad")))
         else:
-            os.unlink(o["a"], dir_fd=d)
+            os.unlink(o[k], dir_fd=d)
         rec["wh_undone"] = True
     except OSError as e:
         rec["wh_undo_failed"] = e.errno

@@ -607,4 +607,32 @@ if [ -n "${CMP_S:-}" ] && [ -d "$CMP_S/u" ]; then
 	no_tmp "eacces/no-leftovers-in-work" "$CMP_S/w"
 fi
 
+# ---------------------------------------------------------------- marker names
+# No call may make an object under a `.wh.` name in MERGED: it would read as a whiteout and
+# hide a lower name (N-WH). Every creating call, link and rename's new name included, is EINVAL;
+# the lower `x` stays visible and the lowers unchanged.
+B=$(ovl_mktemp_dir whnames)
+mkdir -p "$B"/{l1,l2,u,w,m}
+echo x >"$B/l1/x"
+echo f >"$B/l1/f"
+ovl_hash_layers "$B/l1" "$B/l2" >"$B/before"
+out=$(shim_run "$B" "$B/m" python3 -c '
+import errno, os, sys
+os.chdir(sys.argv[1])
+for name, f in (("rename", lambda: os.rename("f", ".wh.x")), ("link", lambda: os.link("f", ".wh.x")),
+                ("mkdir", lambda: os.mkdir(".wh.x")), ("symlink", lambda: os.symlink("f", ".wh.x")),
+                ("mkfifo", lambda: os.mkfifo(".wh.x")), ("creat", lambda: os.close(os.open(".wh.x", os.O_CREAT | os.O_WRONLY)))):
+    try: f(); print(name, "ok")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+print(sorted(os.listdir(".")))
+' "$B/m" 2>&1)
+ovl_assert_eq "whnames/refused" "rename EINVAL
+link EINVAL
+mkdir EINVAL
+symlink EINVAL
+mkfifo EINVAL
+creat EINVAL
+['f', 'x']" "$out"
+ovl_assert_eq "whnames/lowers-unchanged" "$(cat "$B/before")" "$(ovl_hash_layers "$B/l1" "$B/l2")"
+
 ovl_summary
