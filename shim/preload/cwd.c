@@ -17,6 +17,9 @@ static unsigned cwd_seq;
 static int cwd_writer;
 static char cwd_path[PATH_MAX];
 static int cwd_near = -1;
+static unsigned dir_moves;      /* directories this process renamed or removed */
+static unsigned dir_moves_seen; /* ... when the cwd was last checked */
+static bool cwd_gone;           /* a shadow cwd whose merged directory is gone */
 
 int ovl_cwd_get(char *out, size_t cap)
 {
@@ -42,6 +45,7 @@ int ovl_cwd_get(char *out, size_t cap)
 
 void ovl_cwd_set(const char *path, int near)
 {
+        __atomic_store_n(&cwd_gone, false, __ATOMIC_RELAXED);
         sigset_t all, old;
         sigfillset(&all);
         ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
@@ -255,13 +259,35 @@ OVL_EXPORT int chdir(const char *path)
         return chdir_loc(k, &loc, path, REAL(chdir));
 }
 
+/* The kernel lets a process stand in a directory removed meanwhile: the
+ * merged path it had stays the cwd's, dead (see ovl_cwd_dead). */
+static int fchdir_dead(int fd, char *v)
+{
+        static const char tag[] = " (deleted)";
+        size_t l = strlen(v), t = sizeof(tag) - 1;
+        if (l > t && !strcmp(v + l - t, tag)) {
+                v[l - t] = '\0';
+        }
+        int r = REAL(fchdir)(fd);
+        if (r == 0 && !ovl_in_vfork_child()) {
+                ovl_cwd_set(v, 1);
+                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
+        }
+        return r;
+}
+
 OVL_EXPORT int fchdir(int fd)
 {
         char v[PATH_MAX];
         struct ovl_config *cfg = ovl_active();
         if (cfg && ovl_fd_merged(fd, v, sizeof(v), NULL)) {
                 struct ovl_loc loc;
+                struct stat st;
                 int k = ovl_resolve(cfg, NULL, v, 0, &loc);
+                if ((k < 0 || (k == OVL_IN && loc.layer < 0)) && ovl_sys_fstat(fd, &st) == 0 &&
+                    S_ISDIR(st.st_mode)) {
+                        return fchdir_dead(fd, v);
+                }
                 return chdir_loc(k, &loc, v, REAL(chdir));
         }
         int r = REAL(fchdir)(fd);
@@ -273,15 +299,49 @@ OVL_EXPORT int fchdir(int fd)
         return r;
 }
 
+void ovl_cwd_dir_moved(void)
+{
+        __atomic_add_fetch(&dir_moves, 1, __ATOMIC_RELEASE);
+}
+
+void ovl_cwd_follow_moves(void)
+{
+        unsigned g = __atomic_load_n(&dir_moves, __ATOMIC_ACQUIRE);
+        if (g == __atomic_load_n(&dir_moves_seen, __ATOMIC_RELAXED)) {
+                return;
+        }
+        __atomic_store_n(&dir_moves_seen, g, __ATOMIC_RELAXED);
+        char real[PATH_MAX], v[PATH_MAX];
+        int layer = -1;
+        if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/' ||
+            !ovl_unmap_real(real, v, sizeof(v), &layer)) {
+                return;
+        }
+        if (layer == 0) {
+                ovl_cwd_set(v, 1); /* the upper directory moved with its merged name */
+                return;
+        }
+        struct ovl_loc *loc = layer == -2 ? ovl_sys_scratch(sizeof(*loc)) : NULL;
+        if (loc && ovl_cwd_get(v, sizeof(v)) == 1 &&
+            (ovl_resolve(ovl_active(), NULL, v, 0, loc) != OVL_IN || loc->layer < 0)) {
+                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED); /* removed */
+        }
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+}
+
 bool ovl_cwd_dead(void)
 {
         struct stat st;
+        if (__atomic_load_n(&cwd_gone, __ATOMIC_RELAXED)) {
+                return true;
+        }
         return ovl_sys_fstatat(AT_FDCWD, "", &st, AT_EMPTY_PATH) == 0 && st.st_nlink == 0;
 }
 
 OVL_EXPORT char *getcwd(char *buf, size_t size)
 {
         char v[PATH_MAX];
+        ovl_cwd_follow_moves();
         if (ovl_cwd_get(v, sizeof(v)) != 1) {
                 return REAL(getcwd)(buf, size);
         }

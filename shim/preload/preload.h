@@ -83,6 +83,11 @@ int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap);
  * is inside, 2 when it is an ancestor of a MERGED, 0 otherwise, -1 unknown. */
 int ovl_cwd_get(char *out, size_t cap);
 void ovl_cwd_set(const char *path, int near);
+/* A rename of a directory by this process may have moved the cwd (or an
+ * ancestor): the kernel cwd moved with it, and the next look at the cwd
+ * learns the new merged path from it. */
+void ovl_cwd_dir_moved(void);
+void ovl_cwd_follow_moves(void);
 /* Was the directory the kernel cwd stands on removed (through the overlay)? */
 bool ovl_cwd_dead(void);
 void ovl_cwd_init(void);

@@ -352,14 +352,16 @@ static void removed_base(char *base, const char **path)
 static int dirfd_base(int dirfd, char *base, const char **path)
 {
         if (dirfd == AT_FDCWD) {
+                ovl_cwd_follow_moves();
                 int near = ovl_cwd_get(base, PATH_MAX);
                 if (near != 1 || !ovl_cwd_dead()) {
                         return near;
                 }
                 if (!starts_dotdot(*path)) {
-                        return -1; /* the kernel finds nothing in a removed directory */
+                        return -3; /* nothing is in a removed directory */
                 }
                 up_one(base, path);
+                removed_base(base, path);
                 return 1;
         }
         struct stat st;
@@ -410,6 +412,11 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         }
         char base[PATH_MAX];
         int near = dirfd_base(dirfd, base, &path);
+        if (near == -3) {
+                /* the kernel cwd may be a live shadow directory in WORK: let
+                 * it answer only for the directory itself */
+                return *skip_dots(path) ? -ENOENT : OVL_PASS;
+        }
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
         }

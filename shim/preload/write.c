@@ -83,7 +83,11 @@ static int rmdir_name(struct ovl_config *cfg, struct ovl_name *nm)
                 return -EBUSY; /* MERGED itself: a mount point on a writable parent */
         }
         int r = ovl_name_lookup(nm);
-        return r < 0 ? r : ovl_rmdir(cfg, nm->loc);
+        r = r < 0 ? r : ovl_rmdir(cfg, nm->loc);
+        if (r == 0) {
+                ovl_cwd_dir_moved(); /* it may have been the cwd */
+        }
+        return r;
 }
 
 static int mkdir_name(struct ovl_config *cfg, struct ovl_name *nm, mode_t mode)
@@ -492,8 +496,12 @@ static int rename_two(const char *call, struct two *t, unsigned flags, int *res)
         if (r == 0) {
                 r = rename_order(&na, &nb, flags);
         }
+        bool dirs = S_ISDIR(t->a.st.st_mode) || (t->b.layer >= 0 && S_ISDIR(t->b.st.st_mode));
         if (r == 0) {
                 r = ovl_rename(ovl_active(), &t->a, &t->b, flags);
+        }
+        if (r == 0 && dirs) {
+                ovl_cwd_dir_moved();
         }
         *res = done(call, orig, r == 1 ? 0 : r, &t->a, r == 1 ? 0 : r);
         return 1;
