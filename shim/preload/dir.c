@@ -150,12 +150,20 @@ OVL_EXPORT DIR *opendir(const char *path)
         return attach(d, v);
 }
 
+/* An O_PATH fd cannot be read: glibc's stream on it gives EBADF at the first
+ * readdir, as the kernel does, so no listing is attached to it. */
+static bool readable_fd(int fd)
+{
+        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
+        return fl >= 0 && !(fl & O_PATH);
+}
+
 OVL_EXPORT DIR *fdopendir(int fd)
 {
         char v[PATH_MAX];
         struct ovl_mount *m = ovl_fd_merged(fd, v, sizeof(v), NULL);
         DIR *d = REAL(fdopendir)(fd);
-        if (!d || !m) {
+        if (!d || !m || !readable_fd(fd)) {
                 return d;
         }
         return attach(d, v);
