@@ -72,6 +72,9 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
         if ((flags & O_TMPFILE) == O_TMPFILE) {
                 return ro ? -EROFS : open_tmpfile(cfg, loc, flags, mode);
         }
+        if ((flags & O_DIRECTORY) && !S_ISDIR(loc->st.st_mode)) {
+                return -ENOTDIR; /* before any copy-up: a failed open changes nothing */
+        }
         if (wants_write(flags) && S_ISREG(loc->st.st_mode)) {
                 int r = ro ? -EROFS : (loc->layer > 0 ? ovl_open_write(cfg, loc, flags) : 0);
                 if (r < 0) {
