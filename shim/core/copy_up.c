@@ -239,10 +239,14 @@ static int parse_fd(const char *s)
 }
 
 /* Opening a fifo or a device has effects of its own (a fifo blocks, and its
- * pipe would not follow), so only O_PATH fds on them move. */
+ * pipe would not follow), so only O_PATH fds on them move. Directory fds stay:
+ * the core itself holds fds on lower directories for a moment in every
+ * thread (listings, the lower cache), and one of them could be closed and its
+ * number reused between our look and the dup3; fstat maps a directory fd to
+ * its merged directory instead (preload/stat.c). */
 static bool can_reopen(mode_t mode, int fl)
 {
-        return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) || (fl & O_PATH);
+        return !S_ISDIR(mode) && (S_ISREG(mode) || (fl & O_PATH));
 }
 
 /* Point fd at the upper copy, keeping its status flags (O_PATH too: an
@@ -260,7 +264,6 @@ static void reopen_one(int fd, int ufd, const char *rel, mode_t mode)
         if (nfd < 0) {
                 return;
         }
-        /* a directory offset is a cookie of the old directory: start over */
         off_t off = S_ISREG(mode) ? ovl_sys_lseek(fd, 0, SEEK_CUR) : 0;
         if (off > 0) {
                 ovl_sys_lseek(nfd, off, SEEK_SET);
