@@ -235,20 +235,6 @@ static int publish(struct ovl_mount *m, const struct ovl_loc *loc, const char *t
         return r;
 }
 
-static int copy_one(struct ovl_mount *m, const struct ovl_loc *loc, bool data)
-{
-        char tmp[64];
-        ovl_tmpname(tmp, sizeof(tmp));
-        int r = build(m, loc, tmp, data);
-        if (r == 0) {
-                r = publish(m, loc, tmp);
-        }
-        if (r < 0) {
-                remove_tmp(m, tmp, loc->st.st_mode);
-        }
-        return r;
-}
-
 /* --- fds opened before the copy-up ----------------------------------------------------- */
 
 static int parse_fd(const char *s)
@@ -263,20 +249,33 @@ static int parse_fd(const char *s)
         return n;
 }
 
-/* Point fd at the upper copy, keeping its flags, offset and close-on-exec. */
-static void reopen_one(int fd, int ufd, const char *rel)
+/* Opening a fifo or a device has effects of its own (a fifo blocks, and its
+ * pipe would not follow), so only O_PATH fds on them move. Directory fds stay:
+ * the core itself holds fds on lower directories for a moment in every
+ * thread (listings, the lower cache), and one of them could be closed and its
+ * number reused between our look and the dup3; fstat maps a directory fd to
+ * its merged directory instead (preload/stat.c). */
+static bool can_reopen(mode_t mode, int fl)
+{
+        return !S_ISDIR(mode) && (S_ISREG(mode) || (fl & O_PATH));
+}
+
+/* Point fd at the upper copy, keeping its status flags (O_PATH too: an
+ * O_PATH fd must stay unreadable), offset and close-on-exec. O_NOATIME is
+ * not kept: the shim adds it to lower reads only (rule 64). */
+static void reopen_one(int fd, int ufd, const char *rel, mode_t mode)
 {
         int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
         int fdfl = ovl_sys_fcntl(fd, F_GETFD, 0);
-        off_t off = ovl_sys_lseek(fd, 0, SEEK_CUR);
-        if (fl < 0 || fdfl < 0) {
+        if (fl < 0 || fdfl < 0 || !can_reopen(mode, fl)) {
                 return;
         }
-        int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC;
-        int nfd = ovl_sys_openat(ufd, rel, (fl & keep) | O_CLOEXEC | O_NOFOLLOW, 0);
+        int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_SYNC | O_PATH;
+        int nfd = ovl_sys_openat(ufd, relp(rel), (fl & keep) | O_CLOEXEC | O_NOFOLLOW, 0);
         if (nfd < 0) {
                 return;
         }
+        off_t off = S_ISREG(mode) ? ovl_sys_lseek(fd, 0, SEEK_CUR) : 0;
         if (off > 0) {
                 ovl_sys_lseek(nfd, off, SEEK_SET);
         }
@@ -284,13 +283,15 @@ static void reopen_one(int fd, int ufd, const char *rel)
         ovl_sys_close(nfd);
 }
 
-/* The kernel forwards reads of fds opened before a copy-up to the copy (rule
- * 63): find this process's fds on the lower file and reopen them on it.
- * Other processes' fds, locks and mappings cannot follow (see README). */
-static void reopen_fds(struct ovl_mount *m, int layer, const char *rel)
+/* A kernel overlay fd refers to the overlay inode, so reads, fstat and
+ * fchmod through an fd opened before a copy-up see the copy (rule 63): find
+ * this process's fds on the lower object and reopen them on the copy. Other
+ * processes' fds, locks and mappings cannot follow (see README). */
+static void reopen_fds(struct ovl_mount *m, const struct ovl_loc *loc)
 {
         char lower[PATH_MAX];
-        int n = snprintf(lower, sizeof(lower), "%s/%s", m->layers[layer].path, rel);
+        int n = snprintf(lower, sizeof(lower), "%s%s%s", m->layers[loc->layer].path,
+                         loc->rel[0] ? "/" : "", loc->rel);
         int dfd = ovl_sys_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (n >= (int)sizeof(lower) || dfd < 0) {
                 if (dfd >= 0) {
@@ -309,10 +310,26 @@ static void reopen_fds(struct ovl_mount *m, int layer, const char *rel)
                             strcmp(link, lower) != 0) {
                                 continue;
                         }
-                        reopen_one(fd, ovl_layer_fd(&m->layers[0]), rel);
+                        reopen_one(fd, ovl_layer_fd(&m->layers[0]), loc->rel, loc->st.st_mode);
                 }
         }
         ovl_sys_close(dfd);
+}
+
+static int copy_one(struct ovl_mount *m, const struct ovl_loc *loc, bool data)
+{
+        char tmp[64];
+        ovl_tmpname(tmp, sizeof(tmp));
+        int r = build(m, loc, tmp, data);
+        if (r == 0) {
+                r = publish(m, loc, tmp);
+        }
+        if (r < 0) {
+                remove_tmp(m, tmp, loc->st.st_mode);
+        } else {
+                reopen_fds(m, loc);
+        }
+        return r;
 }
 
 /* --- the public face ---------------------------------------------------------------- */
@@ -369,9 +386,6 @@ int ovl_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, bool data)
         }
         if (r == 0) {
                 r = copy_one(m, loc, data);
-        }
-        if (r == 0 && S_ISREG(loc->st.st_mode)) {
-                reopen_fds(m, loc->layer, loc->rel);
         }
         if (r == 0) {
                 r = ovl_sys_lstatat(ovl_layer_fd(&m->layers[0]), relp(loc->rel), &loc->st);

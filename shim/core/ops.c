@@ -1,7 +1,7 @@
 /* open(2) of a resolved merged object: creation of a missing name, copy-up
  * before a write-open of a lower file, and the open itself on the layer that
- * holds the object. Fifos, sockets and devices open in place in any mode
- * (SEMANTICS.md rule 35). */
+ * holds the object. Sockets and devices open in place in any mode
+ * (SEMANTICS.md rule 35); fifos see fifo_copy_up. */
 #include "ovlshim.h"
 #include "sys.h"
 #include "write.h"
@@ -99,6 +99,23 @@ static int sticky_create(struct ovl_config *cfg, const struct ovl_loc *loc)
         return r;
 }
 
+/* A fifo of a lower layer is opened on its upper copy. Writing to a fifo
+ * changes its times, and a lower layer never changes; readers and writers
+ * must meet on one pipe, so every open copies up, not only a write-open.
+ * A refused open copies nothing. Without an upper (nothing can be written
+ * anyway) and when a read-only open cannot copy up, it opens in place. */
+static int fifo_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
+{
+        if (loc->layer <= 0 || !loc->m->layers[0].path) {
+                return 0;
+        }
+        int r = ovl_open_write(cfg, loc, flags);
+        if (r == -EACCES || r == -EPERM || (flags & O_ACCMODE) != O_RDONLY) {
+                return r;
+        }
+        return 0;
+}
+
 int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode)
 {
         bool ro = !loc->m->layers[0].path;
@@ -126,6 +143,12 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
         }
         if ((flags & O_TMPFILE) == O_TMPFILE) {
                 return ro ? -EROFS : open_tmpfile(cfg, loc, flags, mode);
+        }
+        if (S_ISFIFO(loc->st.st_mode) && !(flags & O_PATH)) {
+                int r = fifo_copy_up(cfg, loc, flags);
+                if (r < 0) {
+                        return r;
+                }
         }
         if (wants_write(flags) && S_ISREG(loc->st.st_mode)) {
                 int r = ro ? -EROFS : (loc->layer > 0 ? ovl_open_write(cfg, loc, flags) : 0);

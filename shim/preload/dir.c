@@ -2,7 +2,8 @@
  * layer directory (so dirfd() and *at calls on it map back to the merged
  * directory) with the merged listing kept beside it, keyed by the pointer;
  * readdir serves the listing. scandir and glob are rebuilt on top, since
- * glibc's own never come back through the public readdir. */
+ * glibc's own never come back through the public readdir. lseek refuses the
+ * whences a merged directory does not have. */
 #include "preload.h"
 #include "sys.h"
 
@@ -156,15 +157,65 @@ OVL_EXPORT DIR *opendir(const char *path)
         return attach(d, v, false);
 }
 
+/* An O_PATH fd cannot be read: glibc's stream on it gives EBADF at the first
+ * readdir, as the kernel does, so no listing is attached to it. */
+static bool readable_fd(int fd)
+{
+        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
+        return fl >= 0 && !(fl & O_PATH);
+}
+
 OVL_EXPORT DIR *fdopendir(int fd)
 {
         char v[PATH_MAX];
         struct ovl_mount *m = ovl_fd_merged(fd, v, sizeof(v), NULL);
         DIR *d = REAL(fdopendir)(fd);
-        if (!d || !m) {
+        if (!d || !m || !readable_fd(fd)) {
                 return d;
         }
         return attach(d, v, true);
+}
+
+/* Is fd on a directory the kernel merges (several layers, or MERGED itself)? */
+static bool merged_dir_fd(int fd)
+{
+        struct stat st;
+        char v[PATH_MAX];
+        if (ovl_sys_fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) ||
+            !ovl_fd_merged(fd, v, sizeof(v), NULL)) {
+                return false;
+        }
+        struct ovl_loc *loc = malloc(sizeof(*loc));
+        bool merged = loc && ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, loc) == OVL_IN &&
+                      loc->layer >= 0 && (loc->nstack > 1 || !loc->rel[0]);
+        free(loc);
+        return merged;
+}
+
+/* The fd of a merged directory is a real directory of one layer, whose own
+ * llseek would answer SEEK_END, SEEK_DATA and SEEK_HOLE; the kernel's merged
+ * directory seeks only to a position (ovl_dir_llseek): EINVAL. */
+static bool dir_seek_refused(int fd, int whence)
+{
+        return whence != SEEK_SET && whence != SEEK_CUR && ovl_active() && merged_dir_fd(fd);
+}
+
+OVL_EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+        if (dir_seek_refused(fd, whence)) {
+                errno = EINVAL;
+                return -1;
+        }
+        return REAL(lseek)(fd, off, whence);
+}
+
+OVL_EXPORT off64_t lseek64(int fd, off64_t off, int whence)
+{
+        if (dir_seek_refused(fd, whence)) {
+                errno = EINVAL;
+                return -1;
+        }
+        return REAL(lseek64)(fd, off, whence);
 }
 
 static struct dirent64 *next_ent(struct dstate *s)

@@ -36,18 +36,26 @@ static bool stat_in(const char *call, int dirfd, const char *path, int flags, st
         return true;
 }
 
-/* An fd on a merged directory reports the directory's merged identity. */
+/* An fd on a merged directory reports the directory's merged identity; one
+ * held on a lower directory since copied up (a higher layer holds it now)
+ * reports the copy's attributes, as the kernel's fd on the overlay inode. */
 static void fix_fd_identity(int fd, struct stat *st)
 {
         char v[PATH_MAX];
+        int layer = -1;
         if (!S_ISDIR(st->st_mode) || !ovl_active() || !ovl_dev_relevant(st->st_dev) ||
-            !ovl_fd_merged(fd, v, sizeof(v), NULL)) {
+            !ovl_fd_merged(fd, v, sizeof(v), &layer)) {
                 return;
         }
         struct ovl_loc loc;
-        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, &loc) == OVL_IN && loc.layer >= 0) {
+        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, &loc) == OVL_IN && loc.layer >= 0 &&
+            S_ISDIR(loc.st.st_mode)) {
                 struct stat ms;
                 ovl_loc_stat(&loc, &ms);
+                if (layer > 0 && loc.layer < layer) {
+                        *st = ms;
+                        return;
+                }
                 st->st_dev = ms.st_dev;
                 st->st_ino = ms.st_ino;
                 st->st_nlink = ms.st_nlink;

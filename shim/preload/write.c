@@ -792,11 +792,19 @@ OVL_EXPORT char *tempnam(const char *dir, const char *pfx)
 
 /* --- fds: a change through an fd on a lower object goes to its copy-up ------------ */
 
+/* An O_PATH fd changes nothing (EBADF, as the kernel answers for the real fd). */
+static bool fd_can_change(int fd)
+{
+        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
+        return fl >= 0 && !(fl & O_PATH);
+}
+
 #define FD_OP(call, fd, pass, op)                                                                  \
         do {                                                                                       \
                 char fdv[PATH_MAX];                                                                \
                 int layer = 0;                                                                     \
-                if (!ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) || layer == 0 || layer == -2) {   \
+                if (!ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) || layer == 0 || layer == -2 ||   \
+                    !fd_can_change(fd)) {                                                          \
                         return pass;                                                               \
                 }                                                                                  \
                 struct ovl_loc loc;                                                                \

@@ -85,7 +85,7 @@ try: os.write(fd, b"x")
 except OSError as e: print("write", errno.errorcode[e.errno])
 os.close(fd)
 fd = os.open("nest/f_3", os.O_RDONLY | os.O_CREAT, 0o600); print(os.read(fd, 100)); os.close(fd)
-fd = os.open("fifo", os.O_RDWR); os.close(fd); print("fifo ok")
+fd = os.open("nest/fifo_u", os.O_RDWR); os.close(fd); print("fifo ok")
 try: os.open("nest/f_2", os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
 except OSError as e: print("excl", errno.errorcode[e.errno])
 fd = os.open("nest/newf", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640); os.write(fd, b"new\n"); os.close(fd)
@@ -186,6 +186,34 @@ t("fd-mkdir", lambda: os.mkdir("d", dir_fd=fd))
 t("fd-up", lambda: os.stat("../only_l2", dir_fd=fd).st_size)
 t("fd-list", lambda: os.listdir(fd))
 t("fd3-up", lambda: sorted(os.listdir(os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd3))))
+# fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
+# sees its directory's copy, a merged directory seeks only to a position, a failed open copies
+# nothing. A lower fifo is opened on its upper copy (a write to a fifo changes its times and the
+# lower never changes): the fchmod below copies it up on the kernel too, and the explicit utime
+# sets the mtime a write changes under the shim only (the kernel never updates it; README).
+wr_scen fd_kinds 'cd "$M" && python3 - <<"EOF"
+import errno, os
+def err(f):
+    try: f(); return "ok"
+    except OSError as e: return errno.errorcode[e.errno]
+p = os.open("only_l3", os.O_PATH)
+d = os.open("l3only/x", os.O_PATH | os.O_DIRECTORY)
+os.chmod("only_l3", 0o640); os.chmod("l3only/x", 0o750)
+print("opath", err(lambda: os.read(p, 10)), err(lambda: os.fchown(p, 0, 0)),
+      err(lambda: os.fchmod(d, 0o700)), err(lambda: os.listdir(d)))
+print("opath fstat", oct(os.fstat(p).st_mode), oct(os.fstat(d).st_mode))
+y = os.open("l3only/x/y", os.O_RDONLY | os.O_DIRECTORY)
+z = os.open("l3only/x/y/z", os.O_RDONLY | os.O_DIRECTORY)
+os.chmod("l3only/x/y", 0o711); os.fchmod(z, 0o701)
+print("dirfd", oct(os.fstat(y).st_mode), oct(os.fstat(z).st_mode), os.listdir(z))
+r = os.open(".", os.O_RDONLY)
+for fd in (r, z):
+    print("seek", [err(lambda: os.lseek(fd, 0, w)) for w in (os.SEEK_SET, os.SEEK_CUR, os.SEEK_END, os.SEEK_DATA, os.SEEK_HOLE)])
+print("odir", err(lambda: os.open("hl_a", os.O_RDWR | os.O_DIRECTORY)), os.stat("hl_a").st_nlink)
+f = os.open("fifo", os.O_RDWR | os.O_NONBLOCK)
+os.write(f, b"through the fifo"); print(os.read(f, 100))
+os.fchmod(f, 0o600); print("fifo", oct(os.fstat(f).st_mode)); os.close(f)
+os.utime("fifo", ns=(10**18, 10**18))
 EOF'
 # --- permission failures leave no copy behind (run as uid 65534 on both sides)
 # each attempt on its own file, so one that wrongly succeeds cannot make the next one pass
