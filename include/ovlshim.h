@@ -229,5 +229,10 @@ int ovl_private_dup(int fd);
 bool ovl_is_private_fd(const struct ovl_config *cfg, int fd);
 /* Move our fd away from number `fd` (the program wants it). */
 void ovl_private_move(struct ovl_config *cfg, int fd);
+/* Held while an fd of the program is checked and replaced by its copy-up
+ * (copy_up.c), and by the close/dup wrappers: a number closed and reused by
+ * another thread meanwhile is never replaced. Taken around fork. */
+void ovl_fdmove_lock(void);
+void ovl_fdmove_unlock(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,8 +264,26 @@ static bool can_reopen(mode_t mode, int fl)
 /* Point fd at the upper copy, keeping its status flags (O_PATH too: an
  * O_PATH fd must stay unreadable), offset and close-on-exec. O_NOATIME is
  * not kept: the shim adds it to lower reads only (rule 64). */
-static void reopen_one(int fd, int ufd, const char *rel, mode_t mode)
+/* Replace fd by nfd if fd still holds the lower object `st`: checked and
+ * done under the fd-move lock, with signals blocked (a handler's close in
+ * this thread must not wait for us). */
+static void replace_fd(int nfd, int fd, int fdfl, const struct stat *st)
 {
+        sigset_t all, old;
+        struct stat now;
+        sigfillset(&all);
+        ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
+        ovl_fdmove_lock();
+        if (ovl_sys_fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino) {
+                ovl_sys_dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        }
+        ovl_fdmove_unlock();
+        ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void reopen_one(int fd, int ufd, const char *rel, const struct stat *st)
+{
+        mode_t mode = st->st_mode;
         int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
         int fdfl = ovl_sys_fcntl(fd, F_GETFD, 0);
         if (fl < 0 || fdfl < 0 || !can_reopen(mode, fl)) {
@@ -279,7 +298,7 @@ static void reopen_one(int fd, int ufd, const char *rel, mode_t mode)
         if (off > 0) {
                 ovl_sys_lseek(nfd, off, SEEK_SET);
         }
-        ovl_sys_dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        replace_fd(nfd, fd, fdfl, st);
         ovl_sys_close(nfd);
 }
 
@@ -310,7 +329,7 @@ static void reopen_fds(struct ovl_mount *m, const struct ovl_loc *loc)
                             strcmp(link, lower) != 0) {
                                 continue;
                         }
-                        reopen_one(fd, ovl_layer_fd(&m->layers[0]), loc->rel, loc->st.st_mode);
+                        reopen_one(fd, ovl_layer_fd(&m->layers[0]), loc->rel, &loc->st);
                 }
         }
         ovl_sys_close(dfd);

@@ -8,6 +8,20 @@
 
 static int floor_fd;
 
+static int fdmove_held;
+
+void ovl_fdmove_lock(void)
+{
+        while (__atomic_exchange_n(&fdmove_held, 1, __ATOMIC_ACQUIRE)) {
+                ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
+}
+
+void ovl_fdmove_unlock(void)
+{
+        __atomic_store_n(&fdmove_held, 0, __ATOMIC_RELEASE);
+}
+
 int ovl_private_floor(void)
 {
         int f = __atomic_load_n(&floor_fd, __ATOMIC_RELAXED);

@@ -6,13 +6,28 @@
 
 #include <limits.h>
 
+/* A number freed here may be reused at once by another thread: not while a
+ * copy-up is replacing that number's old object (copy_up.c). */
+#define UNDER_FDMOVE(call)                                                                         \
+        do {                                                                                       \
+                if (!ovl_active()) {                                                               \
+                        return call;                                                               \
+                }                                                                                  \
+                ovl_fdmove_lock();                                                                 \
+                int r_ = call;                                                                     \
+                int e_ = errno;                                                                    \
+                ovl_fdmove_unlock();                                                               \
+                errno = e_;                                                                        \
+                return r_;                                                                         \
+        } while (0)
+
 OVL_EXPORT int close(int fd)
 {
         if (ovl_is_private_fd(ovl_active(), fd)) {
                 errno = EBADF;
                 return -1;
         }
-        return REAL(close)(fd);
+        UNDER_FDMOVE(REAL(close)(fd));
 }
 
 OVL_EXPORT int dup2(int oldfd, int newfd)
@@ -20,7 +35,7 @@ OVL_EXPORT int dup2(int oldfd, int newfd)
         if (ovl_is_private_fd(ovl_active(), newfd) && oldfd != newfd) {
                 ovl_private_move(ovl_active(), newfd);
         }
-        return REAL(dup2)(oldfd, newfd);
+        UNDER_FDMOVE(REAL(dup2)(oldfd, newfd));
 }
 
 OVL_EXPORT int dup3(int oldfd, int newfd, int flags)
@@ -28,7 +43,7 @@ OVL_EXPORT int dup3(int oldfd, int newfd, int flags)
         if (ovl_is_private_fd(ovl_active(), newfd) && oldfd != newfd) {
                 ovl_private_move(ovl_active(), newfd);
         }
-        return REAL(dup3)(oldfd, newfd, flags);
+        UNDER_FDMOVE(REAL(dup3)(oldfd, newfd, flags));
 }
 
 /* Close [lo, hi] around our fds. */

@@ -115,10 +115,12 @@ static void fork_prepare(void)
 {
         ovl_lcache_fork_lock();
         ovl_cwd_fork_lock();
+        ovl_fdmove_lock();
 }
 
 static void fork_parent(void)
 {
+        ovl_fdmove_unlock();
         ovl_cwd_fork_unlock();
         ovl_lcache_fork_unlock();
 }
@@ -126,6 +128,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
         __atomic_store_n(&my_pid, ovl_sys_getpid(), __ATOMIC_RELAXED);
+        ovl_fdmove_unlock();
         ovl_cwd_fork_unlock();
         ovl_lcache_fork_unlock();
         for (int i = 0; active && i < cfg.nmounts; i++) {

@@ -186,6 +186,7 @@ t("fd-mkdir", lambda: os.mkdir("d", dir_fd=fd))
 t("fd-up", lambda: os.stat("../only_l2", dir_fd=fd).st_size)
 t("fd-list", lambda: os.listdir(fd))
 t("fd3-up", lambda: sorted(os.listdir(os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd3))))
+EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
 # nothing. A lower fifo is opened on its upper copy (a write to a fifo changes its times and the
