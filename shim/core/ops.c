@@ -106,7 +106,11 @@ static int sticky_create(struct ovl_config *cfg, const struct ovl_loc *loc)
  * anyway) and when a read-only open cannot copy up, it opens in place. */
 static int fifo_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
 {
-        if (loc->layer <= 0 || !loc->m->layers[0].path) {
+        if (loc->layer > 0 && !loc->m->layers[0].path) {
+                /* a write would change the lower fifo's times: refused, not done */
+                return (flags & O_ACCMODE) != O_RDONLY ? -EROFS : 0;
+        }
+        if (loc->layer <= 0) {
                 return 0;
         }
         int r = ovl_open_write(cfg, loc, flags);

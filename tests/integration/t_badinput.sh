@@ -635,4 +635,25 @@ creat EINVAL
 ['f', 'x']" "$out"
 ovl_assert_eq "whnames/lowers-unchanged" "$(cat "$B/before")" "$(ovl_hash_layers "$B/l1" "$B/l2")"
 
+# ---------------------------------------------------------------- a fifo in a read-only overlay
+# A write to a fifo changes the times of the inode it was opened on: without an upper, a lower
+# fifo opens for reading only (EROFS for writing; the kernel allows it), and the lower stays.
+B=$(ovl_mktemp_dir rofifo)
+mkdir -p "$B"/{l1,l2,m}
+mkfifo "$B/l1/ff"
+touch -d @1000000000 "$B/l1/ff"
+ovl_hash_layers "$B/l1" "$B/l2" >"$B/before"
+out=$("$OVL_OVLRUN" -o "lowerdir=$B/l1:$B/l2" "$B/m" -- python3 -c '
+import errno, os, sys
+p = sys.argv[1] + "/ff"
+for name, fl in (("write", os.O_WRONLY | os.O_NONBLOCK), ("rdwr", os.O_RDWR)):
+    try: os.close(os.open(p, fl)); print(name, "ok")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK); print("read", len(os.read(fd, 10))); os.close(fd)
+' "$B/m" 2>&1)
+ovl_assert_eq "rofifo/refused" "write EROFS
+rdwr EROFS
+read 0" "$out"
+ovl_assert_eq "rofifo/lowers-unchanged" "$(cat "$B/before")" "$(ovl_hash_layers "$B/l1" "$B/l2")"
+
 ovl_summary
