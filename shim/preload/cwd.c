@@ -203,6 +203,13 @@ static void cwd_from_kernel(struct ovl_config *cfg)
         char real[PATH_MAX], v[PATH_MAX];
         int layer = 0;
         if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/') {
+                /* a removed directory (chdir(".") in it): it keeps its merged
+                 * path, dead; handing relative paths to the kernel would walk
+                 * from the real directory, inside a layer or WORK */
+                if (ovl_cwd_get(v, sizeof(v)) == 1) {
+                        __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
+                        return;
+                }
                 ovl_cwd_set("", -1);
                 return;
         }

@@ -197,7 +197,11 @@ static bool merged_dir_fd(int fd)
  * directory seeks only to a position (ovl_dir_llseek): EINVAL. */
 static bool dir_seek_refused(int fd, int whence)
 {
-        return whence != SEEK_SET && whence != SEEK_CUR && ovl_active() && merged_dir_fd(fd);
+        if (whence == SEEK_SET || whence == SEEK_CUR || !ovl_active()) {
+                return false;
+        }
+        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
+        return fl >= 0 && !(fl & O_PATH) && merged_dir_fd(fd); /* O_PATH: EBADF, the kernel's */
 }
 
 OVL_EXPORT off_t lseek(int fd, off_t off, int whence)
