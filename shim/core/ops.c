@@ -28,6 +28,9 @@ static int open_tmpfile(struct ovl_config *cfg, struct ovl_loc *loc, int flags, 
         if (!S_ISDIR(loc->st.st_mode)) {
                 return -ENOTDIR;
         }
+        if (!loc->m->layers[0].path) {
+                return -EROFS; /* after the type: do_tmpfile looks the directory up first */
+        }
         int r = ovl_write_begin(loc->m);
         if (r == 0) {
                 r = ovl_upper_dir(cfg, loc->m, loc->rel);
@@ -146,7 +149,7 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
                 }
         }
         if ((flags & O_TMPFILE) == O_TMPFILE) {
-                return ro ? -EROFS : open_tmpfile(cfg, loc, flags, mode);
+                return open_tmpfile(cfg, loc, flags, mode);
         }
         if (S_ISFIFO(loc->st.st_mode) && !(flags & O_PATH)) {
                 int r = fifo_copy_up(cfg, loc, flags);

@@ -32,6 +32,7 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
               read+search (dirs) in user mode (difftest.py gen_mode)
 """
 import os
+import re
 import stat
 
 OVL_USER_NS = "user.overlay."
@@ -80,6 +81,15 @@ def after_op(ex, o, rec):
     an ENOTEMPTY the kernel gives only because of names it leaks is marked (N-LEAK)."""
     if ex.side != "kernel":
         return
+    if o["op"] == "cmd" and rec.get("rc") and isinstance(rec.get("out"), str):
+        # `rm -rf` meets the same refusal, in its own words
+        for dpath in re.findall(r"cannot remove '([^']+)': Directory not empty", rec["out"]):
+            try:
+                lst = ex.listing(dpath, dpath, None)
+                if not lst["ents"]:
+                    rec["leak_notempty"] = lst["leaks"] or ["(unlisted)"]
+            except OSError:
+                pass
     if rec.get("r") == "E:ENOTEMPTY" and o["op"] in ("rmdir", "rename"):
         k = "a" if o["op"] == "rmdir" else "b"
         try:
@@ -135,6 +145,8 @@ def normalise_st(st, mode):
     st = list(st)
     if st[0] == "d":
         st[6] = "-"  # N-DIRTIME
+    elif st[0] == "p" and len(st) > 6:
+        st[6] = "-"  # N-FIFOTIME
     return st
 
 
