@@ -17,20 +17,27 @@ static int done(const char *call, const char *path, int k, struct ovl_loc *loc, 
         return (int)ovl_ret(r);
 }
 
-/* One path: `pass` outside, `out` with real_path after a walk, else `op`. */
-#define ONE(call, dirfd, path, rf, pass, out, op)                                                  \
+/* After a resolution k of loc: `pass` untouched, `out` with real_path after a
+ * walk that left the overlays, else `op` (cfg and loc in scope). */
+#define DISPATCH(call, path, k, loc, pass, out, op)                                                \
         do {                                                                                       \
-                struct ovl_loc loc;                                                                \
-                int k = ovl_at(dirfd, path, rf, &loc);                                             \
                 if (k == OVL_PASS) {                                                               \
                         return pass;                                                               \
                 }                                                                                  \
                 if (k == OVL_OUT) {                                                                \
-                        const char *real_path = loc.real;                                          \
+                        const char *real_path = (loc).real;                                        \
                         return out;                                                                \
                 }                                                                                  \
                 struct ovl_config *cfg = ovl_active();                                             \
-                return done(call, path, k, &loc, k < 0 ? k : (op));                                \
+                return done(call, path, k, &(loc), k < 0 ? k : (op));                              \
+        } while (0)
+
+/* One path, resolved as the call's flags say. */
+#define ONE(call, dirfd, path, rf, pass, out, op)                                                  \
+        do {                                                                                       \
+                struct ovl_loc loc;                                                                \
+                int k = ovl_at(dirfd, path, rf, &loc);                                             \
+                DISPATCH(call, path, k, loc, pass, out, op);                                       \
         } while (0)
 
 #define NF OVL_R_NOFOLLOW
@@ -48,15 +55,7 @@ static int at_flags(int flags)
                 struct ovl_loc loc;                                                                \
                 struct ovl_name nm = {.loc = &loc};                                                \
                 int k = ovl_name_kind(dirfd, path, &nm);                                           \
-                if (k == OVL_PASS) {                                                               \
-                        return pass;                                                               \
-                }                                                                                  \
-                if (k == OVL_OUT) {                                                                \
-                        const char *real_path = loc.real;                                          \
-                        return out;                                                                \
-                }                                                                                  \
-                struct ovl_config *cfg = ovl_active();                                             \
-                return done(call, path, k, &loc, k < 0 ? k : (op));                                \
+                DISPATCH(call, path, k, loc, pass, out, op);                                       \
         } while (0)
 
 /* do_unlinkat: "." and ".." are EISDIR; a trailing slash names a directory */
