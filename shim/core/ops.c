@@ -110,8 +110,17 @@ static int sticky_create(struct ovl_config *cfg, const struct ovl_loc *loc)
 static int fifo_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
 {
         if (loc->layer > 0 && !loc->m->layers[0].path) {
-                /* a write would change the lower fifo's times: refused, not done */
-                return (flags & O_ACCMODE) != O_RDONLY ? -EROFS : 0;
+                /* a write would change the lower fifo's times: refused, not done;
+                 * but a non-blocking open without a reader says so first */
+                if ((flags & O_ACCMODE) == O_RDONLY) {
+                        return 0;
+                }
+                int fd = (flags & O_NONBLOCK) ? open_real(loc, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0)
+                                              : -EROFS;
+                if (fd >= 0) {
+                        ovl_sys_close(fd);
+                }
+                return fd == -ENXIO ? -ENXIO : -EROFS;
         }
         if (loc->layer <= 0) {
                 return 0;

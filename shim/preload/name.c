@@ -54,6 +54,26 @@ static int parent_outside(int dirfd, const char *pspec, int k, const struct ovl_
         return fd < 0 ? fd : ovl_sys_close(fd);
 }
 
+/* A removed directory holds nothing: a name below one of its names is
+ * ENOENT on the way; its own names are looked up (and found missing). */
+static int in_dead_dir(const char *path, size_t b, struct ovl_mount *m, struct ovl_name *nm)
+{
+        for (size_t i = 0; i < b; i++) {
+                bool dot = path[i] == '.' && (i == 0 || path[i - 1] == '/') && path[i + 1] == '/';
+                if (path[i] != '/' && !dot) {
+                        return -ENOENT;
+                }
+        }
+        nm->dead = true;
+        nm->where = OVL_IN;
+        nm->pm = m;
+        nm->loc->m = m;
+        nm->loc->rel[0] = '\0';
+        nm->loc->layer = -1;
+        nm->loc->nstack = 0;
+        return 0;
+}
+
 /* Resolve the directory part (`b` bytes of path, "." when empty) into loc. */
 static int parent(int dirfd, const char *path, size_t b, struct ovl_name *nm)
 {
@@ -96,8 +116,12 @@ int ovl_name_at(int dirfd, const char *path, struct ovl_name *nm)
         if (r < 0) {
                 return r;
         }
-        if (ovl_base_dead(dirfd, path) && !ovl_starts_dotdot(path)) {
-                return -ENOENT; /* a removed directory holds nothing */
+        nm->dead = false;
+        /* "../x" climbs out of a removed directory (state.c); "x", "." and
+         * ".." themselves are names in it */
+        struct ovl_mount *dm = b && ovl_starts_dotdot(path) ? NULL : ovl_base_dead(dirfd, path);
+        if (dm) {
+                return in_dead_dir(path, b, dm, nm);
         }
         if (nm->last != OVL_LAST_NORM || nm->toolong) {
                 return parent(dirfd, path, b, nm);
@@ -159,7 +183,7 @@ int ovl_name_kind(int dirfd, const char *path, struct ovl_name *nm)
 
 bool ovl_name_exists(const struct ovl_name *nm)
 {
-        return nm->where == OVL_IN && nm->last == OVL_LAST_NORM && !nm->toolong &&
+        return !nm->dead && nm->where == OVL_IN && nm->last == OVL_LAST_NORM && !nm->toolong &&
                nm->loc->layer >= 0;
 }
 
@@ -176,7 +200,7 @@ int ovl_name_lookup(const struct ovl_name *nm)
         return nm->toolong ? -ENAMETOOLONG : 0;
 }
 
-int ovl_name_create(const struct ovl_name *nm, bool dir)
+static int name_create(const struct ovl_name *nm, bool dir)
 {
         if (nm->last != OVL_LAST_NORM) {
                 return -EEXIST;
@@ -191,4 +215,10 @@ int ovl_name_create(const struct ovl_name *nm, bool dir)
                 return -ENOENT;
         }
         return nm->pm && !nm->pm->layers[0].path ? -EROFS : 0;
+}
+
+int ovl_name_create(const struct ovl_name *nm, bool dir)
+{
+        int r = name_create(nm, dir);
+        return r == 0 && nm->dead ? -ENOENT : r; /* vfs_mkdir & co in a dead directory */
 }

@@ -10,6 +10,8 @@ struct ovl_name {
         int last;             /* OVL_LAST_*: what the last component is */
         bool slash;           /* trailing slashes after it */
         bool toolong;         /* it is longer than NAME_MAX */
+        bool dead;            /* in a removed directory: nothing is there, nothing
+                               * can be made there (loc only names the overlay) */
         int where;            /* OVL_IN: loc is the object, not followed (its
                                * directory for "."/".." or a long name); else
                                * the object is outside every overlay */

@@ -64,9 +64,10 @@ struct ovl_config *ovl_active(void);
 /* Resolve (dirfd, path) for a wrapper: OVL_PASS (use the caller's args),
  * OVL_OUT (use loc->real), OVL_IN, or a negative errno. */
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc);
-/* Does a relative path start at a directory removed meanwhile (the cwd or
- * dirfd), and does it begin by climbing out of it with ".."? */
-bool ovl_base_dead(int dirfd, const char *path);
+/* The overlay of the directory removed meanwhile (the cwd or dirfd) that a
+ * relative path starts at, or NULL; does the path begin by climbing out of
+ * it with ".."? */
+struct ovl_mount *ovl_base_dead(int dirfd, const char *path);
 bool ovl_starts_dotdot(const char *path);
 /* The merged path of an fd that stands for something in an overlay; the
  * layer index through `layer`. Returns the mount or NULL. */

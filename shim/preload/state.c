@@ -385,18 +385,31 @@ static int dirfd_base(int dirfd, char *base, const char **path)
         return ovl_path_near(&cfg, base);
 }
 
-bool ovl_base_dead(int dirfd, const char *path)
+static struct ovl_mount *mount_of(const char *merged)
+{
+        for (int i = 0; i < cfg.nmounts; i++) {
+                if (ovl_path_under(merged, cfg.mounts[i].merged, cfg.mounts[i].merged_len) >= 0) {
+                        return &cfg.mounts[i];
+                }
+        }
+        return NULL;
+}
+
+struct ovl_mount *ovl_base_dead(int dirfd, const char *path)
 {
         struct stat st;
         char v[PATH_MAX];
         if (path[0] == '/' || !ovl_active()) {
-                return false;
+                return NULL;
         }
         if (dirfd == AT_FDCWD) {
-                return ovl_cwd_get(v, sizeof(v)) == 1 && ovl_cwd_dead();
+                return ovl_cwd_get(v, sizeof(v)) == 1 && ovl_cwd_dead() ? mount_of(v) : NULL;
         }
-        return ovl_sys_fstat(dirfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0 &&
-               ovl_dev_relevant(st.st_dev);
+        if (ovl_sys_fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_nlink != 0 ||
+            !ovl_dev_relevant(st.st_dev)) {
+                return NULL;
+        }
+        return ovl_fd_merged(dirfd, v, sizeof(v), NULL);
 }
 
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)

@@ -419,6 +419,9 @@ static int rename_order(const struct ovl_name *a, const struct ovl_name *b, unsi
             (!ovl_name_dir(a) && (a->slash || (!x && b->slash)))) {
                 return -ENOTDIR;
         }
+        if (b->dead) {
+                return -ENOENT; /* may_create in a removed directory */
+        }
         const char *ar = a->loc->rel, *br = b->loc->rel;
         if (below(ar, br) || (x && below(br, ar))) {
                 return -EINVAL;
