@@ -25,7 +25,8 @@ for spec in "root ${OVL_DIFF_ROOT_SEEDS:-1-50}" "user ${OVL_DIFF_USER_SEEDS:-1-2
 					seed = $0; sub(/^FAIL difftest\/[a-z]+\/seed /, "", seed); sub(/:.*/, "", seed)
 					op = substr($0, RSTART + 4, RLENGTH - 4)
 					line = $0; sub(/^FAIL [^:]*: /, "", line)
-					printf "%s %s %s  # %s\n", m, seed, op, substr(line, 1, 150) } }' >>"$tmp"
+					printf "%s %s %s  # %s\n", m, seed, op, substr(line, 1, 150) } }' >>"$tmp" ||
+		true # difftest.py exits 1 when a seed differs: that is what is being listed
 done
 mv "$tmp" "$out"
 echo "wrote $out: $(grep -vc '^#' "$out") known differences"
