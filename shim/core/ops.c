@@ -115,8 +115,8 @@ static int fifo_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
                 if ((flags & O_ACCMODE) == O_RDONLY) {
                         return 0;
                 }
-                int fd = (flags & O_NONBLOCK) ? open_real(loc, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0)
-                                              : -EROFS;
+                bool probe = (flags & O_NONBLOCK) && (flags & O_ACCMODE) == O_WRONLY;
+                int fd = probe ? open_real(loc, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0) : -EROFS;
                 if (fd >= 0) {
                         ovl_sys_close(fd);
                 }

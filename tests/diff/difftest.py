@@ -1437,7 +1437,8 @@ def compare(case, ops, krecs, srecs, serr, src):
             return Diff("crash", i, ("crash", o["op"]),
                         "the shim run stopped before op #%d %s (exit %s):\n%s" % (i, describe(o), src, serr.strip()[-1500:]))
         k.setdefault("wh_inside", False)
-        if intentional.wh_refusal(o, k, s) or (SELFTEST and s.get("wh_undone")):
+        if intentional.wh_refusal(o, k, s) or intentional.rofifo_refusal(k, s) or \
+                (SELFTEST and s.get("wh_undone")):
             kn, sn = intentional.normalise_rec({kk: v for kk, v in k.items() if kk.startswith("st_")}, o, case.mode, "kernel")[0], \
                 intentional.normalise_rec({kk: v for kk, v in s.items() if kk.startswith("st_")}, o, case.mode, SSIDE)[0]
         else:

@@ -90,6 +90,9 @@ def after_op(ex, o, rec):
                     rec["leak_notempty"] = lst["leaks"] or ["(unlisted)"]
             except OSError:
                 pass
+    if rofifo_open(ex, o, rec):
+        ex.close_slot(o["s"])  # N-ROFIFO: the shim refuses it; both go on without the fd
+        rec["rofifo_undone"] = True
     if rec.get("r") == "E:ENOTEMPTY" and o["op"] in ("rmdir", "rename"):
         k = "a" if o["op"] == "rmdir" else "b"
         try:
@@ -128,7 +131,7 @@ def after_op(ex, o, rec):
 
 
 # ---------------------------------------------------------------- comparison
-INTERNAL_KEYS = {"i", "wh_undone", "wh_undo_failed", "tree", "leak_notempty", "wh_inside"}
+INTERNAL_KEYS = {"i", "wh_undone", "wh_undo_failed", "tree", "leak_notempty", "wh_inside", "rofifo_undone"}
 
 
 def leak_divergence(krec, srec):
@@ -188,6 +191,26 @@ def noise(text):
     """Not a difference: the random names of temporary files in command output (sed -i)."""
     import re
     return re.sub(r"/sed[A-Za-z0-9]{6}\b", "/sedXXXXXX", text)
+
+
+def rofifo_open(ex, o, rec):
+    """N-ROFIFO: the kernel opened a fifo for writing in a read-only overlay."""
+    if o.get("op") != "open" or rec.get("r") != "ok" or "PATH" in o.get("flags", []):
+        return False
+    if not ("WRONLY" in o.get("flags", []) or "RDWR" in o.get("flags", [])):
+        return False
+    fst = rec.get("fst")
+    if not (isinstance(fst, list) and fst and fst[0] == "p"):
+        return False
+    try:
+        return bool(os.statvfs(ex.M).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def rofifo_refusal(krec, srec):
+    """N-ROFIFO: what the kernel opened (and after_op closed), the shim refused."""
+    return bool(krec.get("rofifo_undone")) and srec.get("r") == "E:EROFS"
 
 
 def wh_refusal(o, krec, srec):
