@@ -42,18 +42,24 @@ static int create_slash(int dirfd, const char *path, struct ovl_loc *loc)
         }
         struct ovl_name nm = {.loc = loc};
         int r = ovl_name_at(dirfd, path, &nm);
-        return r < 0 ? r : -EISDIR;
+        if (r == 0 && nm.last != OVL_LAST_NORM) {
+                /* "./" is looked up as a directory (handle_dots): EEXIST for
+                 * O_EXCL, EISDIR later; the resolution must be redone */
+                r = ovl_at(dirfd, path, 0, loc) == OVL_IN ? 1 : -EISDIR;
+        }
+        return r < 0 ? r : (r == 1 ? 0 : -EISDIR);
 }
 
 static int open_done(int k, struct ovl_loc *loc, const char *call, int dirfd, const char *path,
                      int flags, mode_t mode)
 {
         int r = open_flags_fix(&flags);
+        if (r == 0 && (flags & O_CREAT)) {
+                /* before following a last symlink with the slash, even out */
+                r = create_slash(dirfd, path, loc);
+        }
         if (k == OVL_OUT && r == 0) {
                 return REAL(openat)(AT_FDCWD, loc->real, flags, mode);
-        }
-        if (r == 0 && k != OVL_OUT && (flags & O_CREAT)) {
-                r = create_slash(dirfd, path, loc);
         }
         if (r == 0) {
                 r = k < 0 ? k : ovl_open(ovl_active(), loc, flags, mode);
