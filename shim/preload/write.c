@@ -495,6 +495,14 @@ static int rename_two(const char *call, struct two *t, unsigned flags, int *res)
         if (r == 0 && !na.pm && !nb.pm && na.where != OVL_IN) {
                 r = old_outside_exists(t);
         }
+        if (r == 0 && !na.pm && !nb.pm) {
+                /* MERGED itself and a name beside it, on the outer fs: the
+                 * lookups' answers come before the mount point's EBUSY */
+                bool bx = nb.where == OVL_IN || outside_exists(t->nfd, t->n);
+                r = (flags & RENAME_NOREPLACE) && bx   ? -EEXIST
+                    : (flags & RENAME_EXCHANGE) && !bx ? -ENOENT
+                                                       : -EBUSY;
+        }
         if (r == 0) {
                 r = rename_order(&na, &nb, flags);
         }
