@@ -27,7 +27,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import intentional  # noqa: E402
+from ovltool import ftype  # noqa: E402  (the harness's own type letters)
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -139,7 +141,7 @@ class Executor:
 
     def strec(self, st):
         """The stat fields defined to match (DESIGN/SEMANTICS; intentional.py N-DIRMETA)."""
-        t = intentional.ftype(st.st_mode)
+        t = ftype(st.st_mode)
         rec = [t, "%o" % stat.S_IMODE(st.st_mode), self.umap.get(st.st_uid, st.st_uid),
                self.gmap.get(st.st_gid, st.st_gid)]
         if t == "d":

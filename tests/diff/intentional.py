@@ -33,27 +33,8 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
 """
 import os
 import re
-import stat
 
 OVL_USER_NS = "user.overlay."
-
-
-def ftype(m):
-    if stat.S_ISREG(m):
-        return "f"
-    if stat.S_ISDIR(m):
-        return "d"
-    if stat.S_ISLNK(m):
-        return "l"
-    if stat.S_ISFIFO(m):
-        return "p"
-    if stat.S_ISCHR(m):
-        return "c"
-    if stat.S_ISBLK(m):
-        return "b"
-    if stat.S_ISSOCK(m):
-        return "s"
-    return "?"
 
 
 # ---------------------------------------------------------------- N-WH (runtime part)
