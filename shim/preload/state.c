@@ -295,6 +295,12 @@ static const char *skip_dots(const char *p)
         return p;
 }
 
+/* The cwd was removed: asked only after a walk from it failed (a live cwd
+ * pays nothing). ".." climbs to the old parent; anything else finds
+ * nothing, and only the directory itself is the kernel's to answer (its
+ * cwd may be a live shadow directory in WORK). */
+static int in_dead_cwd(char *base, const char *path, int rflags, struct ovl_loc *loc);
+
 bool ovl_starts_dotdot(const char *path)
 {
         const char *p = skip_dots(path);
@@ -356,16 +362,7 @@ static int dirfd_base(int dirfd, char *base, const char **path)
 {
         if (dirfd == AT_FDCWD) {
                 ovl_cwd_follow_moves();
-                int near = ovl_cwd_get(base, PATH_MAX);
-                if (near != 1 || !ovl_cwd_dead()) {
-                        return near;
-                }
-                if (!starts_dotdot(*path)) {
-                        return -3; /* nothing is in a removed directory */
-                }
-                up_one(base, path);
-                removed_base(base, path);
-                return 1;
+                return ovl_cwd_get(base, PATH_MAX);
         }
         struct stat st;
         if (ovl_sys_fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) || !ovl_dev_relevant(st.st_dev)) {
@@ -393,6 +390,16 @@ static struct ovl_mount *mount_of(const char *merged)
                 }
         }
         return NULL;
+}
+
+static int in_dead_cwd(char *base, const char *path, int rflags, struct ovl_loc *loc)
+{
+        if (!starts_dotdot(path)) {
+                return *skip_dots(path) ? -ENOENT : OVL_PASS;
+        }
+        up_one(base, &path);
+        removed_base(base, &path);
+        return ovl_resolve(&cfg, base, path, rflags, loc);
 }
 
 struct ovl_mount *ovl_base_dead(int dirfd, const char *path)
@@ -428,16 +435,15 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         }
         char base[PATH_MAX];
         int near = dirfd_base(dirfd, base, &path);
-        if (near == -3) {
-                /* the kernel cwd may be a live shadow directory in WORK: let
-                 * it answer only for the directory itself */
-                return *skip_dots(path) ? -ENOENT : OVL_PASS;
-        }
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
         }
         if (near != 1 && !may_enter(base, path)) {
                 return OVL_PASS;
         }
-        return ovl_resolve(&cfg, base, path, rflags, loc);
+        int r = ovl_resolve(&cfg, base, path, rflags, loc);
+        if (r == -ENOENT && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
+                r = in_dead_cwd(base, path, rflags, loc);
+        }
+        return r;
 }
