@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -88,16 +89,23 @@ int ovl_write_begin(struct ovl_mount *m)
                 return -EROFS;
         }
         pid_t tid = (pid_t)ovl_sys6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+        /* A signal handler that writes to the overlay could otherwise land in our own set-up,
+         * which it can neither wait for nor share; it runs once, so blocking costs nothing. */
+        sigset_t all, old;
+        sigfillset(&all);
+        ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
         int expected = 0;
         if (__atomic_compare_exchange_n(&m->wready, &expected, 1, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
                 __atomic_store_n(&setup_tid, tid, __ATOMIC_RELAXED);
                 int r = setup(m);
                 __atomic_store_n(&m->wready, r < 0 ? 0 : 2, __ATOMIC_RELEASE);
+                ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
+        ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
         if (__atomic_load_n(&setup_tid, __ATOMIC_RELAXED) == tid) {
-                return -EAGAIN; /* a signal handler interrupted our own set-up */
+                return -EAGAIN; /* our own set-up re-entered: never wait for ourselves */
         }
         while ((st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE)) == 1) {
                 ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
