@@ -209,6 +209,9 @@ int ovl_open_write(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
 {
         int acc = flags & O_ACCMODE;
         int mode = acc == O_RDONLY ? R_OK : (acc == O_WRONLY ? W_OK : R_OK | W_OK);
+        if (flags & O_TRUNC) {
+                mode |= W_OK; /* build_open_flags: even O_RDONLY|O_TRUNC needs MAY_WRITE */
+        }
         int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
         int r = ovl_sys_faccessat(fd, relp(loc), mode, AT_EACCESS);
         if (r == -EROFS) {

@@ -37,6 +37,8 @@ ovl_fixture_cred() {
 		# a name whited out in the upper
 		ovl__w "$L2" wh "wh"
 		ovl_mk_whiteout "$(ovl__layer_fmt "$fmt" u)" "$U" wh
+		# the owner's read-only lower file
+		ovl__w "$L2" f400 "f400 data"
 		# a lower-only 500 dir
 		mkdir -p "$L2/d500"
 		ovl__w "$L2" d500/f "d500 f"
@@ -56,6 +58,7 @@ ovl_fixture_cred() {
 		chmod 2775 "$U/sg"
 		chmod 555 "$L1/ro" "$U/ro" "$L2/lro"
 		chmod 500 "$L2/d500"
+		chmod 400 "$L2/f400"
 		echo "$fmt" >"$fx/meta/format"
 		: >"$fx/meta/gone"
 		: >"$fx/meta/symlinks"
@@ -79,6 +82,12 @@ scen_cred() {
 	ovl_check write_in_555 'cd "$M" && echo more >> lro/x; echo rc=$?; cat lro/x; echo new > lro/y/z2; echo rc=$?'
 	# the caller's own permission on the merged dir still counts
 	ovl_check denied_555 'cd "$M"; mkdir lro/n; echo rc=$?; rm lro/x; echo rc=$?; : > ro/new; echo rc=$?'
+	# O_RDONLY|O_TRUNC needs write permission: refused, and the data is still there
+	ovl_check trunc_400 'cd "$M" && python3 -c "
+import os
+try: os.open(\"f400\", os.O_RDONLY | os.O_TRUNC)
+except OSError as e: print(e.strerror)
+" && cat f400'
 	# a 555 and a 500 dir copied up by a timestamp change, and through a held fd
 	ovl_check touch_555 'cd "$M" && touch -d @1000000000 ro/sub lro && python3 -c "
 import os
