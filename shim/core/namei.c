@@ -473,7 +473,10 @@ static int walk(struct walk *w)
                         rest++;
                 }
                 if (n > NAME_MAX) {
-                        int r = w->in ? may_search(w->loc) : 0; /* may_lookup comes first */
+                        if (!w->in) { /* the kernel fails at or before it: ENOTDIR, EACCES... */
+                                return finish_real(w, p, w->must_dir);
+                        }
+                        int r = may_search(w->loc); /* may_lookup comes first */
                         return r < 0 ? r : -ENAMETOOLONG;
                 }
                 memcpy(name, p, n);

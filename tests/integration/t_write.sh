@@ -155,6 +155,11 @@ t("utimens-omit-missing", lambda: c(libc.utimensat(-100, b"nope/x", (ctypes.c_lo
 t("long-in-missing", lambda: os.symlink("x", "nope/" + L))
 t("long-in-dir", lambda: os.unlink("nest/" + L))
 t("file-dotdot", lambda: os.stat("only_l3/../nest"))
+# a link out of the overlay to a file: that file is not a directory before the long name is long
+open("../outfile", "w").close(); os.symlink("../outfile", "outl")
+t("long-after-out-file", lambda: os.lstat("outl/" + L))
+t("long-after-out-file2", lambda: os.unlink("outl/x/" + L))
+os.unlink("outl"); os.unlink("../outfile")
 print(sorted(os.listdir(".")))
 EOF'
 # a removed cwd or dirfd is the kernel's dead directory: nothing in it, ".." still climbs
