@@ -262,7 +262,7 @@ static int chdir_loc(int k, struct ovl_loc *loc, const char *path, int (*real)(c
 OVL_EXPORT int chdir(const char *path)
 {
         struct ovl_loc loc;
-        int k = ovl_at(AT_FDCWD, path, 0, &loc);
+        int k = ovl_at(AT_FDCWD, path, OVL_AT_DEAD_FIRST, &loc);
         return chdir_loc(k, &loc, path, REAL(chdir));
 }
 
@@ -306,6 +306,20 @@ OVL_EXPORT int fchdir(int fd)
         return r;
 }
 
+/* A shadow cwd stands for a merged directory that had a lower layer: it is
+ * gone once its merged path shows no directory with one (removed, or removed
+ * and made again, opaque). A copy-up of it keeps its lower layers. */
+static bool shadow_gone(void)
+{
+        char v[PATH_MAX];
+        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
+        bool gone = loc && ovl_cwd_get(v, sizeof(v)) == 1 &&
+                    (ovl_resolve(ovl_active(), NULL, v, 0, loc) != OVL_IN || loc->layer < 0 ||
+                     !S_ISDIR(loc->st.st_mode) || (loc->rel[0] && loc->top_lower < 0));
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+        return gone;
+}
+
 void ovl_cwd_dir_moved(void)
 {
         __atomic_add_fetch(&dir_moves, 1, __ATOMIC_RELEASE);
@@ -328,12 +342,9 @@ void ovl_cwd_follow_moves(void)
                 ovl_cwd_set(v, 1); /* the upper directory moved with its merged name */
                 return;
         }
-        struct ovl_loc *loc = layer == -2 ? ovl_sys_scratch(sizeof(*loc)) : NULL;
-        if (loc && ovl_cwd_get(v, sizeof(v)) == 1 &&
-            (ovl_resolve(ovl_active(), NULL, v, 0, loc) != OVL_IN || loc->layer < 0)) {
-                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED); /* removed */
+        if (layer == -2 && shadow_gone()) {
+                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
         }
-        ovl_sys_scratch_free(loc, sizeof(*loc));
 }
 
 bool ovl_cwd_dead(void)
@@ -342,7 +353,20 @@ bool ovl_cwd_dead(void)
         if (__atomic_load_n(&cwd_gone, __ATOMIC_RELAXED)) {
                 return true;
         }
-        return ovl_sys_fstatat(AT_FDCWD, "", &st, AT_EMPTY_PATH) == 0 && st.st_nlink == 0;
+        if (ovl_sys_fstatat(AT_FDCWD, "", &st, AT_EMPTY_PATH) < 0) {
+                return false;
+        }
+        /* an upper (or any real) directory removed by anyone has no links left; a shadow
+         * one only shows it in the merged view, when another process removed it */
+        char real[PATH_MAX], v[PATH_MAX];
+        int layer = -1;
+        bool dead = st.st_nlink == 0 ||
+                    (ovl_sys_getcwd(real, sizeof(real)) >= 0 && real[0] == '/' &&
+                     ovl_unmap_real(real, v, sizeof(v), &layer) && layer == -2 && shadow_gone());
+        if (dead) {
+                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED); /* it never comes back */
+        }
+        return dead;
 }
 
 OVL_EXPORT char *getcwd(char *buf, size_t size)

@@ -24,12 +24,15 @@ static int open_flags_fix(int *flags)
         return (*flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY) ? -EINVAL : 0;
 }
 
-/* O_NOFOLLOW, and O_CREAT|O_EXCL, do not follow a final symlink. */
+/* O_NOFOLLOW, and O_CREAT|O_EXCL, do not follow a final symlink. A name is
+ * never created in a removed cwd, even when its merged name was made again. */
 static int open_rflags(int flags)
 {
         open_flags_fix(&flags);
         bool excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
-        return (flags & O_NOFOLLOW) || excl ? OVL_R_NOFOLLOW : 0;
+        bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+        return ((flags & O_NOFOLLOW) || excl ? OVL_R_NOFOLLOW : 0) |
+               (creates ? OVL_AT_DEAD_FIRST : 0);
 }
 
 /* open_last_lookups: with O_CREAT a trailing slash is EISDIR once the

@@ -64,6 +64,9 @@ struct ovl_config *ovl_active(void);
 /* Resolve (dirfd, path) for a wrapper: OVL_PASS (use the caller's args),
  * OVL_OUT (use loc->real), OVL_IN, or a negative errno. */
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc);
+/* ovl_at flag: look whether the cwd was removed before walking from it, not only
+ * after the walk failed (chdir: a removed cwd's merged name may hold a new directory) */
+#define OVL_AT_DEAD_FIRST 0x1000
 /* The overlay of the directory removed meanwhile (the cwd or dirfd) that a
  * relative path starts at, or NULL; does the path begin by climbing out of
  * it with ".."? */

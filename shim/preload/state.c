@@ -421,6 +421,8 @@ struct ovl_mount *ovl_base_dead(int dirfd, const char *path)
 
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
 {
+        bool dead_first = rflags & OVL_AT_DEAD_FIRST;
+        rflags &= ~OVL_AT_DEAD_FIRST;
         if (!path || !ovl_active()) {
                 return OVL_PASS;
         }
@@ -441,8 +443,12 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         if (near != 1 && !may_enter(base, path)) {
                 return OVL_PASS;
         }
+        if (dead_first && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
+                return in_dead_cwd(base, path, rflags, loc);
+        }
         int r = ovl_resolve(&cfg, base, path, rflags, loc);
-        if (r == -ENOENT && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
+        /* another process may have removed the cwd, even put a file in its place */
+        if ((r == -ENOENT || r == -ENOTDIR) && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
                 r = in_dead_cwd(base, path, rflags, loc);
         }
         return r;

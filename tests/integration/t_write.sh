@@ -191,6 +191,18 @@ t("fd-mkdir", lambda: os.mkdir("d", dir_fd=fd))
 t("fd-up", lambda: os.stat("../only_l2", dir_fd=fd).st_size)
 t("fd-list", lambda: os.listdir(fd))
 t("fd3-up", lambda: sorted(os.listdir(os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd3))))
+# another process removes the cwd (an upper one, a lower-only one) and puts a new dir or a
+# file in its place: the kernel keeps this process in the dead directory
+import subprocess
+os.chdir(M); os.mkdir("other")
+for d, again in (("other", "mkdir"), ("l3only/x/y/z", "mkdir"), ("nest/deep/a", "touch")):
+    os.chdir(M + "/" + d)
+    subprocess.run(["sh", "-c", "cd \"$0\" && rm -rf \"$1\" && %s \"$1\"" % again, M, d])
+    t(d + " chdir-dot", lambda: os.chdir("."))
+    t(d + " getcwd", os.getcwd)
+    t(d + " stat-missing", lambda: os.stat("nothing"))
+    t(d + " creat", lambda: os.close(os.open("x", os.O_WRONLY | os.O_CREAT, 0o644)))
+    t(d + " up", lambda: os.stat("../" + os.path.basename(d)).st_mode >> 12)
 EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
