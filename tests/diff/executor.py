@@ -453,8 +453,30 @@ class Executor:
                 return True
         return False
 
+    def unsearchable_base(self, o):
+        """Triage of a known limitation (README "Limits", INTENTIONAL.md N-SEARCH): does a
+        relative path of the op, or the fd it works on, start from a directory inside MERGED
+        that its absolute path cannot reach (an ancestor without search permission)? The
+        kernel walks from the cwd or fd it holds; the shim walks from MERGED's root with the
+        user's rights."""
+        bases = [o.get(k + "d") for k in ("a", "b")
+                 if k in o and o["op"] != "cmd" and not o[k].startswith("/")]
+        if "s" in o:
+            bases.append(o["s"])
+        for slot in bases:
+            try:
+                p = os.getcwd() if slot is None else os.readlink("/proc/self/fd/%d" % self.slots[slot])
+                os.stat(p)
+            except KeyError:
+                continue
+            except OSError as e:
+                if e.errno == errno.EACCES:
+                    return True
+        return False
+
     def run_op(self, i, o):
         rec = {"i": i}
+        blocked = self.unsearchable_base(o)
         self.seen_cwd = None
         skip = self.escapes(o)
         if self.seen_cwd is not None and (skip or self.seen_cwd.startswith("E:")):
@@ -481,6 +503,8 @@ class Executor:
             rec["r"] = "TIMEOUT"
         finally:
             signal.alarm(0)
+        if blocked or self.unsearchable_base(o):
+            rec["unsearchable"] = True
         # runtime part of the intentional differences (kernel side only)
         intentional.after_op(self, o, rec)
         # the state of every path the op named, looked at without following the last link

@@ -15,7 +15,9 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
   N-LEAK      markers the kernel leaks into readdir (xattr whiteouts in an upper or a bottom
               layer or without the parent's "x" marker, whiteouts in non-merged or opaque
               directories): names listed by the kernel whose lstat gives ENOENT are dropped
-              from the kernel's listings; the shim must list none
+              from the kernel's listings; the shim must list none. Behind EACCES (a directory
+              without search permission) only names at the generator's marker paths are
+              dropped (unsearchable_leaks)
   N-OVLNS     both overlay xattr namespaces are the shim's own: in root mode the kernel shows
               user.overlay.* as ordinary xattrs, the shim hides and escapes them; results of
               xattr calls naming user.overlay.* are not compared there and the names are
@@ -112,7 +114,7 @@ def after_op(ex, o, rec):
 
 
 # ---------------------------------------------------------------- comparison
-INTERNAL_KEYS = {"i", "wh_undone", "wh_undo_failed", "tree", "leak_notempty", "wh_inside", "rofifo_undone"}
+INTERNAL_KEYS = {"i", "unsearchable", "wh_undone", "wh_undo_failed", "tree", "leak_notempty", "wh_inside", "rofifo_undone"}
 
 
 def leak_divergence(krec, srec):
@@ -228,12 +230,28 @@ def normalise_dump(dump, mode, side, copied_up=None):
     return out
 
 
-def pair_dumps(a, b, mode):
+def marker_paths(spec):
+    """The paths where the generator put a marker (N-LEAK behind EACCES)."""
+    return {e["p"] for e in spec["entries"] if e["k"] in ("w", "xw")}
+
+
+def unsearchable_leaks(a, b, markers):
+    """N-LEAK: in a directory without search permission the kernel's lstat of a leaked marker
+    is EACCES, not ENOENT, so it cannot be told from a real name by looking. A name the kernel
+    lists but cannot look up (EACCES), which the shim does not list, is dropped when the
+    generator put a marker at exactly that path."""
+    for p in [p for p, e in a.items() if e == "E:EACCES" and p not in b and p in markers]:
+        del a[p]
+    return a, b
+
+
+def pair_dumps(a, b, mode, markers=()):
     """Rules that need both sides' dumps. N-INO (user mode): a kernel mounted with userxattr in
     a user namespace may report two names of one upper inode (a lower file hard-linked through
     the overlay) with different st_ino, one through origin and one not; the shim reports the
     upper inode for both (DESIGN.md "Identity"). The st_ino class of a non-directory whose
     st_nlink is 2 or more on both sides is therefore not compared in user mode."""
+    a, b = unsearchable_leaks(a, b, markers)
     if mode != "user":
         return a, b
     for p in set(a) & set(b):

@@ -43,8 +43,8 @@ for mode in ${OVL_DIFF_MODES:-root user}; do
 		F=$((F + 1))
 		continue
 	fi
-	p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) harness errors.*/\1/' <<<"$line")
-	f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) harness errors.*/\2 \3/' <<<"$line")
+	p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed [^,]*, ([0-9]+) harness errors.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed [^,]*, ([0-9]+) harness errors.*/\2 \3/' <<<"$line")
 	P=$((P + p)) F=$((F + ${f% *} + ${f#* }))
 done
 echo "# difftest: $seeds x $ops ops, modes ${OVL_DIFF_MODES:-root user}, $(($(date +%s) - t0))s"
