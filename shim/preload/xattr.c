@@ -54,16 +54,30 @@ static ssize_t give_list(char *raw, ssize_t n, char *list, size_t size)
         return n;
 }
 
-static ssize_t list_loc(struct ovl_loc *loc, char *list, size_t size)
+static ssize_t list_at(int fd, const char *rel, char *list, size_t size)
 {
         char *raw = malloc(LIST_MAX);
         if (!raw) {
                 return -ENOMEM;
         }
-        ssize_t n = ovl_sys_listxattrat(ovl_loc_fd(loc), ovl_loc_relpath(loc), raw, LIST_MAX);
-        n = give_list(raw, n, list, size);
+        ssize_t n = give_list(raw, ovl_sys_listxattrat(fd, rel, raw, LIST_MAX), list, size);
         free(raw);
         return n;
+}
+
+/* "." of a removed cwd is left to the kernel (ovl_at), which answers from the
+ * real directory the process stands in: its markers stay as hidden as on any
+ * merged directory. */
+static bool dead_dot(const char *path)
+{
+        return ovl_base_dead(AT_FDCWD, path) != NULL;
+}
+
+static ssize_t getx_at(int fd, const char *rel, const char *name, void *val, size_t size)
+{
+        char buf[XATTR_NAME_MAX + 16];
+        const char *dn = name ? disk_name(name, buf, sizeof(buf)) : NULL;
+        return dn ? ovl_sys_getxattrat(fd, rel, dn, val, size) : -ENODATA;
 }
 
 static bool getx_in(const char *call, const char *path, const char *name, void *val, size_t size,
@@ -71,6 +85,10 @@ static bool getx_in(const char *call, const char *path, const char *name, void *
 {
         struct ovl_loc loc;
         int k = ovl_at(AT_FDCWD, path, rflags, &loc);
+        if (k == OVL_PASS && dead_dot(path)) {
+                *res = ovl_ret(getx_at(AT_FDCWD, path, name, val, size));
+                return true;
+        }
         if (k == OVL_PASS) {
                 return false;
         }
@@ -80,11 +98,8 @@ static bool getx_in(const char *call, const char *path, const char *name, void *
                 return true;
         }
         ssize_t r = k < 0 ? k : (loc.layer < 0 ? -ENOENT : 0);
-        char buf[XATTR_NAME_MAX + 16];
-        const char *dn = name ? disk_name(name, buf, sizeof(buf)) : NULL;
         if (r == 0) {
-                r = dn ? ovl_sys_getxattrat(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), dn, val, size)
-                       : -ENODATA;
+                r = getx_at(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), name, val, size);
         }
         ovl_log(call, path, k < 0 ? NULL : &loc, r);
         *res = ovl_ret(r);
@@ -96,6 +111,10 @@ static bool listx_in(const char *call, const char *path, char *list, size_t size
 {
         struct ovl_loc loc;
         int k = ovl_at(AT_FDCWD, path, rflags, &loc);
+        if (k == OVL_PASS && dead_dot(path)) {
+                *res = ovl_ret(list_at(AT_FDCWD, path, list, size));
+                return true;
+        }
         if (k == OVL_PASS) {
                 return false;
         }
@@ -106,7 +125,7 @@ static bool listx_in(const char *call, const char *path, char *list, size_t size
         }
         ssize_t r = k < 0 ? k : (loc.layer < 0 ? -ENOENT : 0);
         if (r == 0) {
-                r = list_loc(&loc, list, size);
+                r = list_at(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), list, size);
         }
         ovl_log(call, path, k < 0 ? NULL : &loc, r);
         *res = ovl_ret(r);

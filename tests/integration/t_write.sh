@@ -203,6 +203,15 @@ for d, again in (("other", "mkdir"), ("l3only/x/y/z", "mkdir"), ("nest/deep/a", 
     t(d + " stat-missing", lambda: os.stat("nothing"))
     t(d + " creat", lambda: os.close(os.open("x", os.O_WRONLY | os.O_CREAT, 0o644)))
     t(d + " up", lambda: os.stat("../" + os.path.basename(d)).st_mode >> 12)
+# "." of a removed opaque upper cwd: its own xattrs still read, its marker is never shown
+os.chdir(M); os.rmdir("emptydir"); os.mkdir("emptydir"); os.chdir("emptydir")
+os.setxattr(".", "user.t", b"1")
+t("opq-live-list", lambda: sorted(os.listxattr(".")))
+t("opq-live-get", lambda: os.getxattr(".", "user.overlay.opaque"))
+os.rmdir(M + "/emptydir")
+t("opq-dead-list", lambda: sorted(os.listxattr(".")))
+t("opq-dead-get", lambda: os.getxattr(".", "user.overlay.opaque"))
+t("opq-dead-get-own", lambda: os.getxattr(".", "user.t"))
 EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
