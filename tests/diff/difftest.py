@@ -318,6 +318,11 @@ def gen_inputs(rng, mode):
                     "mode": rng.choice([0o644, 0o755, 0o600, 0o4755]),
                     "uid": 0 if mode == "user" else rng.choice([0, 1000]),
                     "salt": rng.randrange(1000)})
+        if mode == "user" and tar[-1]["k"] == "d":
+            # GNU tar gives the directories it makes owner rwx unless it runs as uid 0, which
+            # the oracle's workload is inside its namespace (without capabilities): both sides
+            # must extract alike
+            tar[-1]["mode"] |= 0o700
     return {"src": src, "tar": tar}
 
 
