@@ -435,6 +435,16 @@ int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc)
         return r;
 }
 
+/* The directory now at WORK/work/tmp was the merged rel (OVL_XATTR_GONE). */
+static void mark_gone(struct ovl_mount *m, int wfd, const char *tmp, const char *rel)
+{
+        char v[PATH_MAX];
+        int n = snprintf(v, sizeof(v), "%s/%s", m->merged, rel);
+        if (n > 0 && n < (int)sizeof(v)) {
+                ovl_sys_setxattrat(wfd, tmp, OVL_XATTR_GONE, v, (size_t)n);
+        }
+}
+
 /* Take the upper directory at rel out of the way, markers and all. */
 static int remove_upper_dir(struct ovl_mount *m, const char *rel)
 {
@@ -446,6 +456,9 @@ static int remove_upper_dir(struct ovl_mount *m, const char *rel)
         ovl_tmpname(tmp, sizeof(tmp));
         int wfd = ovl_layer_fd(&m->work);
         r = ovl_rename_lent(upper_fd(m), rel, wfd, tmp, RENAME_NOREPLACE);
+        if (r == 0) {
+                mark_gone(m, wfd, tmp, rel);
+        }
         return r < 0 ? r : ovl_clean_tree(wfd, tmp);
 }
 
@@ -486,6 +499,7 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
                 r = ovl_rename_lent(wfd, tmp, upper_fd(m), loc->rel, RENAME_EXCHANGE);
         }
         if (r == 0) {
+                mark_gone(m, wfd, tmp, loc->rel);
                 ovl_clean_tree(wfd, tmp);
         }
         return r;

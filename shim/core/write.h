@@ -10,6 +10,10 @@ int ovl_write_begin(struct ovl_mount *m);
 void ovl_write_fork_child(struct ovl_mount *m);
 /* A name for a temporary object in WORK/work that no other process picks. */
 void ovl_tmpname(char *buf, size_t n);
+/* A merged directory moved into WORK/work on its way out keeps its merged path
+ * in this xattr (best effort), so that an fd still open on it, in any process,
+ * knows where its ".." leads once it is gone. */
+#define OVL_XATTR_GONE "user.overlay.ovlshim-gone" /* private: hidden, never set by a user */
 /* OVL_WH_CHARDEV or OVL_WH_OCI, probed once and recorded; -EIO if forced
  * and refused. */
 int ovl_wh_format(struct ovl_mount *m);

@@ -249,6 +249,31 @@ int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap)
         return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+static struct ovl_mount *mount_of(const char *merged);
+
+/* A removed merged directory that went through WORK (dir.c mark_gone): its
+ * real path, a WORK name, becomes the merged one it had, still " (deleted)". */
+static bool gone_merged(int fd, char *real)
+{
+        static const char tag[] = " (deleted)";
+        char v[PATH_MAX];
+        if (!strstr(real, "/#ovlshim-")) {
+                return false;
+        }
+        /* by path: fgetxattr refuses O_PATH fds */
+        ssize_t n = ovl_sys_getxattrat(fd, ".", OVL_XATTR_GONE, v, sizeof(v) - sizeof(tag));
+        if (n <= 0 || v[0] != '/') {
+                return false;
+        }
+        v[n] = '\0';
+        if (!mount_of(v)) {
+                return false;
+        }
+        memcpy(real, v, (size_t)n);
+        memcpy(real + n, tag, sizeof(tag));
+        return true;
+}
+
 struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer)
 {
         struct stat st;
@@ -258,6 +283,17 @@ struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer)
         char real[PATH_MAX];
         if (ovl_sys_fdpath(fd, real, sizeof(real)) < 0 || real[0] != '/') {
                 return NULL;
+        }
+        if (st.st_nlink == 0 && gone_merged(fd, real)) {
+                size_t l = strlen(real) + 1;
+                if (l > cap) {
+                        return NULL;
+                }
+                memcpy(out, real, l);
+                if (layer) {
+                        *layer = 0;
+                }
+                return mount_of(real);
         }
         return ovl_unmap_real(real, out, cap, layer);
 }
@@ -369,12 +405,18 @@ static int dirfd_base(int dirfd, char *base, const char **path)
                 return -1;
         }
         char real[PATH_MAX];
-        if (ovl_sys_fdpath(dirfd, real, sizeof(real)) < 0 || real[0] != '/' ||
-            !dead_dir_base(&st, real, path)) {
+        if (ovl_sys_fdpath(dirfd, real, sizeof(real)) < 0 || real[0] != '/') {
+                return -1;
+        }
+        bool gone = st.st_nlink == 0 && gone_merged(dirfd, real);
+        if (!dead_dir_base(&st, real, path)) {
                 return -1;
         }
         int layer = -1;
-        if (ovl_unmap_real(real, base, PATH_MAX, &layer)) {
+        if (gone || ovl_unmap_real(real, base, PATH_MAX, &layer)) {
+                if (gone) {
+                        memcpy(base, real, strlen(real) + 1);
+                }
                 removed_base(base, path);
                 return 1;
         }

@@ -212,6 +212,15 @@ os.rmdir(M + "/emptydir")
 t("opq-dead-list", lambda: sorted(os.listxattr(".")))
 t("opq-dead-get", lambda: os.getxattr(".", "user.overlay.opaque"))
 t("opq-dead-get-own", lambda: os.getxattr(".", "user.t"))
+# directory fds (O_PATH too) on merged directories another process removes: their ".." still
+# climbs to where they were, also when the shim moved them through WORK on the way out
+os.chdir(M)
+fy = os.open("l3only/x/y", os.O_PATH | os.O_DIRECTORY); fz = os.open("l3only/x/y/z", os.O_RDONLY)
+subprocess.run(["rm", "-rf", M + "/l3only/x"])
+t("gone-fd-up", lambda: os.stat("../../../only_l2", dir_fd=fy).st_size)
+t("gone-fd-up2", lambda: os.stat("../../../../only_l2", dir_fd=fz).st_size)
+t("gone-fd-name", lambda: os.stat("z", dir_fd=fy))
+t("gone-fd-xattrs", lambda: sorted(os.listxattr(fz)))
 EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
