@@ -93,10 +93,11 @@ static int list_path(struct ovl_config *cfg, const char *path, struct ovl_dirlis
         return r;
 }
 
-/* Attach the merged listing of `path` to the real stream `d`. `held`: d
- * comes from an fd the program held, whose directory may have been removed
- * from the merged view meanwhile: the kernel lists it as empty. */
-static DIR *attach(DIR *d, const char *path, bool held)
+/* Attach the merged listing of `path` to the real stream `d`, read from
+ * entry `start` on. `held`: d comes from an fd the program held, whose
+ * directory may have been removed from the merged view meanwhile: the
+ * kernel lists it as empty. */
+static DIR *attach(DIR *d, const char *path, bool held, size_t start)
 {
         struct ovl_config *cfg = ovl_active();
         struct dstate *s = calloc(1, sizeof(*s));
@@ -109,6 +110,9 @@ static DIR *attach(DIR *d, const char *path, bool held)
         if (r == -ENOENT && held) {
                 s->dl = calloc(1, sizeof(*s->dl));
                 r = s->dl ? 0 : -ENOMEM;
+        }
+        if (r == 0) {
+                s->pos = start < s->dl->n ? start : s->dl->n;
         }
         if (r < 0) {
                 if (s) {
@@ -154,7 +158,7 @@ OVL_EXPORT DIR *opendir(const char *path)
                 errno = saved;
                 return NULL;
         }
-        return attach(d, v, false);
+        return attach(d, v, false, 0);
 }
 
 /* An O_PATH fd cannot be read: glibc's stream on it gives EBADF at the first
@@ -165,6 +169,19 @@ static bool readable_fd(int fd)
         return fl >= 0 && !(fl & O_PATH);
 }
 
+static bool merged_dir_fd(int fd);
+
+/* Where a stream on a held fd starts. The kernel reads a merged directory
+ * from the fd's position, a count of entries that a seek on the fd may have
+ * moved (ovl_dir_llseek, ovl_iterate); the shim never reads the real fd, so
+ * its offset is the program's last seek. Other directories start at 0: their
+ * kernel position is the real filesystem's cookie, not an entry count. */
+static size_t held_start(int fd)
+{
+        off_t pos = ovl_sys_lseek(fd, 0, SEEK_CUR);
+        return pos > 0 && merged_dir_fd(fd) ? (size_t)pos : 0;
+}
+
 OVL_EXPORT DIR *fdopendir(int fd)
 {
         char v[PATH_MAX];
@@ -173,7 +190,7 @@ OVL_EXPORT DIR *fdopendir(int fd)
         if (!d || !m || !readable_fd(fd)) {
                 return d;
         }
-        return attach(d, v, true);
+        return attach(d, v, true, held_start(fd));
 }
 
 /* Is fd on a directory the kernel merges (several layers, or MERGED itself)? */

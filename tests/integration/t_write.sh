@@ -245,6 +245,8 @@ print("dirfd", oct(os.fstat(y).st_mode), oct(os.fstat(z).st_mode), os.listdir(z)
 r = os.open(".", os.O_RDONLY)
 for fd in (r, z):
     print("seek", [err(lambda: os.lseek(fd, 0, w)) for w in (os.SEEK_SET, os.SEEK_CUR, os.SEEK_END, os.SEEK_DATA, os.SEEK_HOLE)])
+os.lseek(r, 1000, os.SEEK_SET)  # a merged directory lists from the fd position, a count of entries
+print("listdir past the end", os.listdir(r), len(os.listdir(r)) > 0)
 print("odir", err(lambda: os.open("hl_a", os.O_RDWR | os.O_DIRECTORY)), os.stat("hl_a").st_nlink)
 f = os.open("fifo", os.O_RDWR | os.O_NONBLOCK)
 os.write(f, b"through the fifo"); print(os.read(f, 100))
