@@ -71,10 +71,13 @@ scen_read() {
 	ovl_check head_wc 'cd "$M" && head -c 100 big && wc -c big same same12 same23 empty_l2 empty_u && tail -n 1 big'
 	ovl_check bash_glob 'cd "$M" && echo * .* && echo nest/* && echo */*/a && shopt -s globstar && echo **/from_*'
 	ovl_check make 'make -C "$M/mk" -s show show2 && make -C "$M/mk" -n prog; make -C "$M/mk" -q prog; echo q=$?; make -C "$M/mk" -s -f "$M/mk/Makefile" -C "$M/nest" show; echo rc=$?'
-	# When some files are unreadable (uid 65534), rsync itself sometimes leaves the time of a
-	# directory or symlink unset in the copy (seen on the kernel side, about 1 run in 15 under
-	# load). A second, quiet pass sets what the first one missed; both read through the view.
-	ovl_check rsync_out 'd=$(mktemp -d) && rsync -a "$M/" "$d/" 2>&1 | sed "s|$d|DEST|g"; rsync -a "$M/" "$d/" >/dev/null 2>&1; $OVL_TOOL tree --mtime "$d" | sed "s|$M|MERGED|"; chmod -R u+w "$d"; rm -rf "$d"'
+	# When some files are unreadable (uid 65534), rsync itself sometimes leaves the times of
+	# the directories and symlinks it handles after the error unset in its copy, even on a
+	# second pass (seen on the kernel side, about 1 run in 30 under load): as nobody the copy's
+	# times are not compared here (tree_mtime_nlink and tar_roundtrip compare them).
+	local rs_mtime=--mtime
+	[ "${OVL_AS_NOBODY:-0}" = 1 ] && rs_mtime=
+	ovl_check rsync_out 'd=$(mktemp -d) && rsync -a "$M/" "$d/" 2>&1 | sed "s|$d|DEST|g"; $OVL_TOOL tree '"$rs_mtime"' "$d" | sed "s|$M|MERGED|"; chmod -R u+w "$d"; rm -rf "$d"'
 	ovl_check rsync_list --sort 'rsync -r --list-only "$M/" | awk "{print \$1, \$2, \$NF}"'
 	ovl_check diff_r 'diff -r "$M/nest" "$M/dirlink"; echo rc=$?; diff -r "$M/nest/deep" "$M/abs_dir"; echo rc=$?; diff -r "$M/opq" "$M/stack"; echo rc=$?'
 	ovl_check access "cd \"\$M\" && for n in only_u only_l3 nest/f_3 mode000 exec_u suid ro_dir ro_dir/f sticky nest l3only/x fifo dirlink loop_a dangling wh_l1 stack_f/x; do printf '%s ' \"\$n\"; for t in -e -r -w -x -s -L -p -k -u -g; do test \$t \"\$n\" && printf '%s ' \$t; done; echo; done"
