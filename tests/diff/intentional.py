@@ -246,18 +246,23 @@ def unsearchable_leaks(a, b, markers):
     return a, b
 
 
-def unsearchable_leak_lines(kout, sout, M, markers):
-    """N-LEAK behind EACCES in a command's output: a line of the kernel's only that a tool
-    printed for a name it listed but could not look up with EACCES ("cannot stat 'M/p':
-    Permission denied"), where the generator put a marker at p, is dropped."""
-    keep = []
-    shim_lines = set(sout.splitlines())
-    for line in kout.splitlines(True):
-        p = re.search(r"'%s/([^']*)': Permission denied" % re.escape(M), line)
+def leak_lines(kn, sn, M, markers):
+    """N-LEAK in a command's output: a line of the kernel's only that a tool printed for a
+    name it listed but could not look up ("cannot stat 'M/p': No such file or directory", or
+    "Permission denied" in a directory without search permission), where the generator put a
+    marker at p, is dropped; when nothing else differs, the tool's failure status that came
+    from those names only is the shim's."""
+    keep, dropped = [], False
+    shim_lines = set(sn["out"].splitlines())
+    for line in kn["out"].splitlines(True):
+        p = re.search(r"'%s/([^']*)': (Permission denied|No such file or directory)" % re.escape(M), line)
         if p and p.group(1) in markers and line.rstrip("\n") not in shim_lines:
+            dropped = True
             continue
         keep.append(line)
-    return "".join(keep)
+    kn["out"] = "".join(keep)
+    if dropped and kn["out"] == sn["out"] and kn.get("rc") == 1 and sn.get("rc") == 0:
+        kn["rc"] = 0
 
 
 def pair_dumps(a, b, mode, markers=()):
