@@ -45,10 +45,15 @@ static int dirfd_ok(int dirfd, const char *path)
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* The parent lies outside every overlay: let the kernel walk it. */
+/* The parent lies outside every overlay: let the kernel walk it, "/." and
+ * all: link_path_walk asks may_lookup of the last name's directory too. */
 static int parent_outside(int dirfd, const char *pspec, int k, const struct ovl_loc *loc)
 {
-        const char *p = k == OVL_OUT ? loc->real : pspec;
+        char p[PATH_MAX];
+        int n = snprintf(p, sizeof(p), "%s/.", k == OVL_OUT ? loc->real : pspec);
+        if (n < 0 || n >= (int)sizeof(p)) {
+                return -ENAMETOOLONG;
+        }
         int fd =
             ovl_sys_openat(k == OVL_OUT ? AT_FDCWD : dirfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
         return fd < 0 ? fd : ovl_sys_close(fd);

@@ -88,6 +88,14 @@ import os
 try: os.open(\"f400\", os.O_RDONLY | os.O_TRUNC)
 except OSError as e: print(e.strerror)
 " && cat f400'
+	# the directory of a name outside the overlay must be searchable: may_lookup, then EXDEV
+	ovl_check outside_nosearch 'cd "$M" && d=$(mktemp -d) && chmod 444 "$d" && ln -s "$d" nsl && python3 -c "
+import errno, os
+for a, b in ((\"nsl/x\", \"ro/g\"), (\"ro/g\", \"nsl/x\")):
+    for f in (os.rename, os.link):
+        try: f(a, b)
+        except OSError as e: print(f.__name__, a, errno.errorcode[e.errno])
+"; rm nsl; rmdir "$d"'
 	# a 555 and a 500 dir copied up by a timestamp change, and through a held fd
 	ovl_check touch_555 'cd "$M" && touch -d @1000000000 ro/sub lro && python3 -c "
 import os
