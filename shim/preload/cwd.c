@@ -309,15 +309,20 @@ OVL_EXPORT int fchdir(int fd)
 /* A shadow cwd stands for a merged directory that had a lower layer: it is
  * gone once its merged path shows no directory with one (removed, or removed
  * and made again, opaque). A copy-up of it keeps its lower layers. */
+static bool merged_gone(const char *v)
+{
+        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
+        bool gone =
+            loc && (ovl_resolve(ovl_active(), NULL, v, 0, loc) != OVL_IN || loc->layer < 0 ||
+                    !S_ISDIR(loc->st.st_mode) || (loc->rel[0] && loc->top_lower < 0));
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+        return gone;
+}
+
 static bool shadow_gone(void)
 {
         char v[PATH_MAX];
-        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
-        bool gone = loc && ovl_cwd_get(v, sizeof(v)) == 1 &&
-                    (ovl_resolve(ovl_active(), NULL, v, 0, loc) != OVL_IN || loc->layer < 0 ||
-                     !S_ISDIR(loc->st.st_mode) || (loc->rel[0] && loc->top_lower < 0));
-        ovl_sys_scratch_free(loc, sizeof(*loc));
-        return gone;
+        return ovl_cwd_get(v, sizeof(v)) == 1 && merged_gone(v);
 }
 
 void ovl_cwd_dir_moved(void)
@@ -367,6 +372,69 @@ bool ovl_cwd_dead(void)
                 __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED); /* it never comes back */
         }
         return dead;
+}
+
+static bool dot_only(const char *p)
+{
+        for (; *p; p++) {
+                if (*p != '/' && !(*p == '.' && (p[1] == '/' || !p[1]))) {
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* The topmost lower holding a directory at rel: the merged directory's
+ * attributes and identity (DESIGN.md "Identity") while it had no upper. */
+static bool top_lower_dir(const struct ovl_mount *m, const char *rel, struct stat *st)
+{
+        for (int i = 1; i < m->nlayers; i++) {
+                int fd = ovl_layer_fd(&m->layers[i]);
+                if (fd >= 0 && ovl_sys_fstatat(fd, ovl_layer_relpath(m, i, rel), st,
+                                               AT_SYMLINK_NOFOLLOW) == 0) {
+                        return S_ISDIR(st->st_mode);
+                }
+        }
+        return false;
+}
+
+/* The real directory of the cwd or of a dirfd, if it is a shadow whose
+ * merged directory is gone: its mount, its merged path in v. */
+static struct ovl_mount *dead_shadow(int dirfd, char *v)
+{
+        static const char tag[] = " (deleted)";
+        char real[PATH_MAX];
+        int layer = -1;
+        /* the link, not getcwd(2): the process may have removed its shadow itself */
+        ssize_t r = dirfd == AT_FDCWD
+                        ? ovl_sys_readlinkat(AT_FDCWD, "/proc/self/cwd", real, sizeof(real) - 1)
+                        : ovl_sys_fdpath(dirfd, real, sizeof(real));
+        if (r <= 0 || real[0] != '/') {
+                return NULL;
+        }
+        real[r] = '\0';
+        size_t t = sizeof(tag) - 1;
+        if ((size_t)r > t && !strcmp(real + r - t, tag)) {
+                real[r - t] = '\0';
+        }
+        struct ovl_mount *m = ovl_unmap_real(real, v, PATH_MAX, &layer);
+        if (!m || layer != -2) {
+                return NULL; /* a removed upper directory is the kernel's to stat */
+        }
+        bool gone =
+            dirfd == AT_FDCWD ? ovl_cwd_get(v, PATH_MAX) == 1 && ovl_cwd_dead() : merged_gone(v);
+        return gone ? m : NULL;
+}
+
+bool ovl_cwd_dead_stat(int dirfd, const char *path, struct stat *st)
+{
+        char v[PATH_MAX];
+        struct ovl_mount *m = path[0] && dot_only(path) ? dead_shadow(dirfd, v) : NULL;
+        if (!m) {
+                return false;
+        }
+        const char *rel = v + m->merged_len;
+        return top_lower_dir(m, rel[0] == '/' ? rel + 1 : rel, st);
 }
 
 OVL_EXPORT char *getcwd(char *buf, size_t size)

@@ -94,6 +94,10 @@ void ovl_cwd_dir_moved(void);
 void ovl_cwd_follow_moves(void);
 /* Was the directory the kernel cwd stands on removed (through the overlay)? */
 bool ovl_cwd_dead(void);
+/* stat of "." (or "./.") in a removed lower-only cwd or dirfd (AT_FDCWD or
+ * an fd): the lower directory it stood for, not the shadow the process stands
+ * in. true when answered. */
+bool ovl_cwd_dead_stat(int dirfd, const char *path, struct stat *st);
 void ovl_cwd_init(void);
 /* Put the kernel cwd on the directory that stands for merged `loc`. */
 int ovl_cwd_enter(struct ovl_loc *loc, bool remember);

@@ -17,6 +17,10 @@ static bool stat_in(const char *call, int dirfd, const char *path, int flags, st
 {
         struct ovl_loc loc;
         int k = ovl_at(dirfd, path, stat_rflags(flags), &loc);
+        if (k == OVL_PASS && path && ovl_cwd_dead_stat(dirfd, path, st)) {
+                *res = 0;
+                return true;
+        }
         if (k == OVL_PASS) {
                 return false;
         }

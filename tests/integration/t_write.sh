@@ -195,7 +195,8 @@ t("fd3-up", lambda: sorted(os.listdir(os.open("..", os.O_RDONLY | os.O_DIRECTORY
 # file in its place: the kernel keeps this process in the dead directory
 import subprocess
 os.chdir(M); os.mkdir("other")
-for d, again in (("other", "mkdir"), ("l3only/x/y/z", "mkdir"), ("nest/deep/a", "touch")):
+for d, again in (("other", "mkdir"), ("l3only/x/y/z", "mkdir"), ("nest/deep/a", "touch"),
+                 ("ro_dir", "true")):
     os.chdir(M + "/" + d)
     subprocess.run(["sh", "-c", "cd \"$0\" && rm -rf \"$1\" && %s \"$1\"" % again, M, d])
     t(d + " chdir-dot", lambda: os.chdir("."))
@@ -203,6 +204,7 @@ for d, again in (("other", "mkdir"), ("l3only/x/y/z", "mkdir"), ("nest/deep/a", 
     t(d + " stat-missing", lambda: os.stat("nothing"))
     t(d + " creat", lambda: os.close(os.open("x", os.O_WRONLY | os.O_CREAT, 0o644)))
     t(d + " up", lambda: os.stat("../" + os.path.basename(d)).st_mode >> 12)
+    t(d + " stat-dot", lambda: oct(os.lstat(".").st_mode))
 # "." of a removed opaque upper cwd: its own xattrs still read, its marker is never shown
 os.chdir(M); os.rmdir("emptydir"); os.mkdir("emptydir"); os.chdir("emptydir")
 os.setxattr(".", "user.t", b"1")
