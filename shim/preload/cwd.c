@@ -426,6 +426,12 @@ static struct ovl_mount *dead_shadow(int dirfd, char *v)
         return gone ? m : NULL;
 }
 
+bool ovl_dirfd_dead_shadow(int dirfd)
+{
+        char v[PATH_MAX];
+        return dead_shadow(dirfd, v) != NULL;
+}
+
 bool ovl_cwd_dead_stat(int dirfd, const char *path, struct stat *st)
 {
         char v[PATH_MAX];

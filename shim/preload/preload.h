@@ -98,6 +98,8 @@ bool ovl_cwd_dead(void);
  * an fd): the lower directory it stood for, not the shadow the process stands
  * in. true when answered. */
 bool ovl_cwd_dead_stat(int dirfd, const char *path, struct stat *st);
+/* Is dirfd (not AT_FDCWD) a shadow whose merged directory is gone? */
+bool ovl_dirfd_dead_shadow(int dirfd);
 void ovl_cwd_init(void);
 /* Put the kernel cwd on the directory that stands for merged `loc`. */
 int ovl_cwd_enter(struct ovl_loc *loc, bool remember);

@@ -51,6 +51,9 @@ static void fix_fd_identity(int fd, struct stat *st)
             !ovl_fd_merged(fd, v, sizeof(v), &layer)) {
                 return;
         }
+        if (layer == -2 && ovl_cwd_dead_stat(fd, ".", st)) {
+                return; /* a removed lower-only directory: the lower it stood for */
+        }
         struct ovl_loc loc;
         if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, &loc) == OVL_IN && loc.layer >= 0 &&
             S_ISDIR(loc.st.st_mode)) {

@@ -489,8 +489,10 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 return in_dead_cwd(base, path, rflags, loc);
         }
         int r = ovl_resolve(&cfg, base, path, rflags, loc);
-        /* another process may have removed the cwd, even put a file in its place */
-        if ((r == -ENOENT || r == -ENOTDIR) && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
+        /* another process may have removed the cwd, even put a file in its place; a dirfd
+         * on a lower-only directory stands in its shadow, which outlives the merged one */
+        if ((r == -ENOENT || r == -ENOTDIR) && near == 1 &&
+            (dirfd == AT_FDCWD ? ovl_cwd_dead() : ovl_dirfd_dead_shadow(dirfd))) {
                 r = in_dead_cwd(base, path, rflags, loc);
         }
         return r;

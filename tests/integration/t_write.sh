@@ -223,6 +223,12 @@ t("gone-fd-up", lambda: os.stat("../../../only_l2", dir_fd=fy).st_size)
 t("gone-fd-up2", lambda: os.stat("../../../../only_l2", dir_fd=fz).st_size)
 t("gone-fd-name", lambda: os.stat("z", dir_fd=fy))
 t("gone-fd-xattrs", lambda: sorted(os.listxattr(fz)))
+# a directory fd on a lower-only cwd this process removed: the lower directory it stood for
+os.chdir(M + "/xonly"); os.unlink("f"); os.rmdir("../xonly"); fx = os.open(".", os.O_RDONLY)
+t("own-lower-fd-stat", lambda: oct(os.stat(".", dir_fd=fx, follow_symlinks=False).st_mode))
+t("own-lower-fstat", lambda: oct(os.fstat(fx).st_mode))
+t("own-lower-fd-up", lambda: os.stat("../only_l2", dir_fd=fx).st_size)
+t("own-lower-fd-name", lambda: os.stat("f", dir_fd=fx))
 EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
