@@ -76,8 +76,6 @@ static int setup(struct ovl_mount *m)
         return r ? r : take_lock(m);
 }
 
-static pid_t setup_tid;
-
 int ovl_write_begin(struct ovl_mount *m)
 {
         int st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE);
@@ -88,7 +86,6 @@ int ovl_write_begin(struct ovl_mount *m)
         if (!m->layers[0].path) {
                 return -EROFS;
         }
-        pid_t tid = (pid_t)ovl_sys6(SYS_gettid, 0, 0, 0, 0, 0, 0);
         /* A signal handler that writes to the overlay could otherwise land in our own set-up,
          * which it can neither wait for nor share; it runs once, so blocking costs nothing. */
         sigset_t all, old;
@@ -97,16 +94,12 @@ int ovl_write_begin(struct ovl_mount *m)
         int expected = 0;
         if (__atomic_compare_exchange_n(&m->wready, &expected, 1, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
-                __atomic_store_n(&setup_tid, tid, __ATOMIC_RELAXED);
                 int r = setup(m);
                 __atomic_store_n(&m->wready, r < 0 ? 0 : 2, __ATOMIC_RELEASE);
                 ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
         ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
-        if (__atomic_load_n(&setup_tid, __ATOMIC_RELAXED) == tid) {
-                return -EAGAIN; /* our own set-up re-entered: never wait for ourselves */
-        }
         while ((st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE)) == 1) {
                 ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
         }

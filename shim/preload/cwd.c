@@ -20,6 +20,7 @@ static int cwd_near = -1;
 static unsigned dir_moves;      /* directories this process renamed or removed */
 static unsigned dir_moves_seen; /* ... when the cwd was last checked */
 static bool cwd_gone;           /* a shadow cwd whose merged directory is gone */
+static bool cwd_shadow;         /* the kernel cwd is a shadow under WORK/ovlshim/cwd */
 
 int ovl_cwd_get(char *out, size_t cap)
 {
@@ -46,6 +47,7 @@ int ovl_cwd_get(char *out, size_t cap)
 void ovl_cwd_set(const char *path, int near)
 {
         __atomic_store_n(&cwd_gone, false, __ATOMIC_RELAXED);
+        __atomic_store_n(&cwd_shadow, false, __ATOMIC_RELAXED);
         sigset_t all, old;
         sigfillset(&all);
         ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
@@ -192,6 +194,7 @@ int ovl_cwd_enter(struct ovl_loc *loc, bool remember)
         char v[PATH_MAX];
         if (r == 0 && remember && ovl_loc_path(loc, v, sizeof(v)) == 0) {
                 ovl_cwd_set(v, 1);
+                __atomic_store_n(&cwd_shadow, !upper, __ATOMIC_RELAXED);
         }
         return r;
 }
@@ -219,6 +222,7 @@ static void cwd_from_kernel(struct ovl_config *cfg)
         }
         ovl_cwd_set(v, 1);
         if (layer == 0 || layer == -2) {
+                __atomic_store_n(&cwd_shadow, layer == -2, __ATOMIC_RELAXED);
                 return;
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
@@ -270,11 +274,7 @@ OVL_EXPORT int chdir(const char *path)
  * merged path it had stays the cwd's, dead (see ovl_cwd_dead). */
 static int fchdir_dead(int fd, char *v)
 {
-        static const char tag[] = " (deleted)";
-        size_t l = strlen(v), t = sizeof(tag) - 1;
-        if (l > t && !strcmp(v + l - t, tag)) {
-                v[l - t] = '\0';
-        }
+        ovl_strip_deleted(v);
         int r = REAL(fchdir)(fd);
         if (r == 0 && !ovl_in_vfork_child()) {
                 ovl_cwd_set(v, 1);
@@ -309,7 +309,7 @@ OVL_EXPORT int fchdir(int fd)
 /* A shadow cwd stands for a merged directory that had a lower layer: it is
  * gone once its merged path shows no directory with one (removed, or removed
  * and made again, opaque). A copy-up of it keeps its lower layers. */
-static bool merged_gone(const char *v)
+bool ovl_shadow_gone(const char *v)
 {
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
         bool gone =
@@ -322,7 +322,7 @@ static bool merged_gone(const char *v)
 static bool shadow_gone(void)
 {
         char v[PATH_MAX];
-        return ovl_cwd_get(v, sizeof(v)) == 1 && merged_gone(v);
+        return ovl_cwd_get(v, sizeof(v)) == 1 && ovl_shadow_gone(v);
 }
 
 void ovl_cwd_dir_moved(void)
@@ -363,11 +363,8 @@ bool ovl_cwd_dead(void)
         }
         /* an upper (or any real) directory removed by anyone has no links left; a shadow
          * one only shows it in the merged view, when another process removed it */
-        char real[PATH_MAX], v[PATH_MAX];
-        int layer = -1;
-        bool dead = st.st_nlink == 0 ||
-                    (ovl_sys_getcwd(real, sizeof(real)) >= 0 && real[0] == '/' &&
-                     ovl_unmap_real(real, v, sizeof(v), &layer) && layer == -2 && shadow_gone());
+        bool dead =
+            st.st_nlink == 0 || (__atomic_load_n(&cwd_shadow, __ATOMIC_RELAXED) && shadow_gone());
         if (dead) {
                 __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED); /* it never comes back */
         }
@@ -398,41 +395,26 @@ static bool top_lower_dir(const struct ovl_mount *m, const char *rel, struct sta
         return false;
 }
 
-/* The real directory of the cwd or of a dirfd, if it is a shadow whose
- * merged directory is gone: its mount, its merged path in v. */
+/* The cwd or dirfd, if it is a shadow whose merged directory is gone: its
+ * mount, its merged path in v. */
 static struct ovl_mount *dead_shadow(int dirfd, char *v)
 {
-        static const char tag[] = " (deleted)";
-        char real[PATH_MAX];
+        if (dirfd == AT_FDCWD) {
+                struct ovl_mount *m = __atomic_load_n(&cwd_shadow, __ATOMIC_RELAXED)
+                                          ? ovl_base_dead(AT_FDCWD, ".")
+                                          : NULL;
+                return m && ovl_cwd_get(v, PATH_MAX) == 1 ? m : NULL;
+        }
         int layer = -1;
-        /* the link, not getcwd(2): the process may have removed its shadow itself */
-        ssize_t r = dirfd == AT_FDCWD
-                        ? ovl_sys_readlinkat(AT_FDCWD, "/proc/self/cwd", real, sizeof(real) - 1)
-                        : ovl_sys_fdpath(dirfd, real, sizeof(real));
-        if (r <= 0 || real[0] != '/') {
-                return NULL;
-        }
-        real[r] = '\0';
-        size_t t = sizeof(tag) - 1;
-        if ((size_t)r > t && !strcmp(real + r - t, tag)) {
-                real[r - t] = '\0';
-        }
-        struct ovl_mount *m = ovl_unmap_real(real, v, PATH_MAX, &layer);
+        struct ovl_mount *m = ovl_fd_merged(dirfd, v, PATH_MAX, &layer);
         if (!m || layer != -2) {
                 return NULL; /* a removed upper directory is the kernel's to stat */
         }
-        bool gone =
-            dirfd == AT_FDCWD ? ovl_cwd_get(v, PATH_MAX) == 1 && ovl_cwd_dead() : merged_gone(v);
-        return gone ? m : NULL;
+        ovl_strip_deleted(v); /* a shadow this process removed itself */
+        return ovl_shadow_gone(v) ? m : NULL;
 }
 
-bool ovl_dirfd_dead_shadow(int dirfd)
-{
-        char v[PATH_MAX];
-        return dead_shadow(dirfd, v) != NULL;
-}
-
-bool ovl_cwd_dead_stat(int dirfd, const char *path, struct stat *st)
+bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st)
 {
         char v[PATH_MAX];
         struct ovl_mount *m = path[0] && dot_only(path) ? dead_shadow(dirfd, v) : NULL;

@@ -97,9 +97,14 @@ bool ovl_cwd_dead(void);
 /* stat of "." (or "./.") in a removed lower-only cwd or dirfd (AT_FDCWD or
  * an fd): the lower directory it stood for, not the shadow the process stands
  * in. true when answered. */
-bool ovl_cwd_dead_stat(int dirfd, const char *path, struct stat *st);
-/* Is dirfd (not AT_FDCWD) a shadow whose merged directory is gone? */
-bool ovl_dirfd_dead_shadow(int dirfd);
+bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st);
+/* A shadow stands for a merged directory that had a lower layer: is the
+ * merged directory `merged` gone? */
+bool ovl_shadow_gone(const char *merged);
+/* What the kernel appends to the link of a removed directory */
+#define OVL_DELETED " (deleted)"
+/* Strip OVL_DELETED off a real path; was it there? */
+bool ovl_strip_deleted(char *real);
 void ovl_cwd_init(void);
 /* Put the kernel cwd on the directory that stands for merged `loc`. */
 int ovl_cwd_enter(struct ovl_loc *loc, bool remember);

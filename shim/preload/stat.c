@@ -17,7 +17,7 @@ static bool stat_in(const char *call, int dirfd, const char *path, int flags, st
 {
         struct ovl_loc loc;
         int k = ovl_at(dirfd, path, stat_rflags(flags), &loc);
-        if (k == OVL_PASS && path && ovl_cwd_dead_stat(dirfd, path, st)) {
+        if (k == OVL_PASS && path && ovl_dead_shadow_stat(dirfd, path, st)) {
                 *res = 0;
                 return true;
         }
@@ -51,7 +51,7 @@ static void fix_fd_identity(int fd, struct stat *st)
             !ovl_fd_merged(fd, v, sizeof(v), &layer)) {
                 return;
         }
-        if (layer == -2 && ovl_cwd_dead_stat(fd, ".", st)) {
+        if (layer == -2 && ovl_dead_shadow_stat(fd, ".", st)) {
                 return; /* a removed lower-only directory: the lower it stood for */
         }
         struct ovl_loc loc;

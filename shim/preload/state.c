@@ -255,13 +255,12 @@ static struct ovl_mount *mount_of(const char *merged);
  * real path, a WORK name, becomes the merged one it had, still " (deleted)". */
 static bool gone_merged(int fd, char *real)
 {
-        static const char tag[] = " (deleted)";
         char v[PATH_MAX];
         if (!strstr(real, "/#ovlshim-")) {
                 return false;
         }
         /* by path: fgetxattr refuses O_PATH fds */
-        ssize_t n = ovl_sys_getxattrat(fd, ".", OVL_XATTR_GONE, v, sizeof(v) - sizeof(tag));
+        ssize_t n = ovl_sys_getxattrat(fd, ".", OVL_XATTR_GONE, v, sizeof(v) - sizeof(OVL_DELETED));
         if (n <= 0 || v[0] != '/') {
                 return false;
         }
@@ -270,7 +269,7 @@ static bool gone_merged(int fd, char *real)
                 return false;
         }
         memcpy(real, v, (size_t)n);
-        memcpy(real + n, tag, sizeof(tag));
+        memcpy(real + n, OVL_DELETED, sizeof(OVL_DELETED));
         return true;
 }
 
@@ -331,12 +330,6 @@ static const char *skip_dots(const char *p)
         return p;
 }
 
-/* The cwd was removed: asked only after a walk from it failed (a live cwd
- * pays nothing). ".." climbs to the old parent; anything else finds
- * nothing, and only the directory itself is the kernel's to answer (its
- * cwd may be a live shadow directory in WORK). */
-static int in_dead_cwd(char *base, const char *path, int rflags, struct ovl_loc *loc);
-
 bool ovl_starts_dotdot(const char *path)
 {
         const char *p = skip_dots(path);
@@ -363,17 +356,24 @@ static void up_one(char *dir, const char **path)
 /* A directory removed while open: the kernel still walks ".." from it (to
  * its old parent) and finds nothing else in it. false: let the kernel
  * have the call. */
+bool ovl_strip_deleted(char *real)
+{
+        size_t l = strlen(real), t = sizeof(OVL_DELETED) - 1;
+        if (l <= t || strcmp(real + l - t, OVL_DELETED)) {
+                return false;
+        }
+        real[l - t] = '\0';
+        return true;
+}
+
 static bool dead_dir_base(const struct stat *st, char *real, const char **path)
 {
-        static const char tag[] = " (deleted)";
-        size_t l = strlen(real), t = sizeof(tag) - 1;
-        if (st->st_nlink != 0 || l <= t || strcmp(real + l - t, tag)) {
+        if (st->st_nlink != 0 || !ovl_strip_deleted(real)) {
                 return true;
         }
         if (!starts_dotdot(*path)) {
                 return false;
         }
-        real[l - t] = '\0';
         up_one(real, path);
         return true;
 }
@@ -393,8 +393,9 @@ static void removed_base(char *base, const char **path)
 }
 
 /* The base a relative path starts from: 1 inside an overlay, 2 an ancestor
- * of one, 0 unrelated, -1 nothing to do with any overlay (base unset). */
-static int dirfd_base(int dirfd, char *base, const char **path)
+ * of one, 0 unrelated, -1 nothing to do with any overlay (base unset).
+ * *shadow: a dirfd on a shadow directory (a lower-only merged one). */
+static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
 {
         if (dirfd == AT_FDCWD) {
                 ovl_cwd_follow_moves();
@@ -413,15 +414,15 @@ static int dirfd_base(int dirfd, char *base, const char **path)
                 return -1;
         }
         int layer = -1;
-        if (gone || ovl_unmap_real(real, base, PATH_MAX, &layer)) {
-                if (gone) {
-                        memcpy(base, real, strlen(real) + 1);
-                }
-                removed_base(base, path);
-                return 1;
+        if (gone) {
+                memcpy(base, real, strlen(real) + 1);
+        } else if (!ovl_unmap_real(real, base, PATH_MAX, &layer)) {
+                memcpy(base, real, strlen(real) + 1);
+                return ovl_path_near(&cfg, base);
         }
-        memcpy(base, real, strlen(real) + 1);
-        return ovl_path_near(&cfg, base);
+        *shadow = layer == -2;
+        removed_base(base, path);
+        return 1;
 }
 
 static struct ovl_mount *mount_of(const char *merged)
@@ -434,6 +435,10 @@ static struct ovl_mount *mount_of(const char *merged)
         return NULL;
 }
 
+/* The cwd or dirfd was removed: asked only after a walk from it failed (a
+ * live one pays nothing). ".." climbs to the old parent; anything else finds
+ * nothing, and only the directory itself is the kernel's to answer (it may
+ * be a live shadow directory in WORK). */
 static int in_dead_cwd(char *base, const char *path, int rflags, struct ovl_loc *loc)
 {
         if (!starts_dotdot(path)) {
@@ -478,7 +483,8 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 return OVL_PASS;
         }
         char base[PATH_MAX];
-        int near = dirfd_base(dirfd, base, &path);
+        bool shadow = false;
+        int near = dirfd_base(dirfd, base, &path, &shadow);
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
         }
@@ -492,7 +498,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         /* another process may have removed the cwd, even put a file in its place; a dirfd
          * on a lower-only directory stands in its shadow, which outlives the merged one */
         if ((r == -ENOENT || r == -ENOTDIR) && near == 1 &&
-            (dirfd == AT_FDCWD ? ovl_cwd_dead() : ovl_dirfd_dead_shadow(dirfd))) {
+            (dirfd == AT_FDCWD ? ovl_cwd_dead() : shadow && ovl_shadow_gone(base))) {
                 r = in_dead_cwd(base, path, rflags, loc);
         }
         return r;
