@@ -162,19 +162,39 @@ static int enter_upper(struct ovl_loc *loc)
         return r;
 }
 
-static int enter_shadow(struct ovl_loc *loc)
+/* chdir to the shadow of the merged directory rel of m */
+static int shadow_chdir(const struct ovl_mount *m, const char *rel)
 {
         char p[PATH_MAX];
-        int r = shadow_root(loc->m, p, sizeof(p));
+        int r = shadow_root(m, p, sizeof(p));
         size_t l = strlen(p);
-        if (r == 0 && loc->rel[0] &&
-            snprintf(p + l, sizeof(p) - l, "/%s", loc->rel) >= (int)(sizeof(p) - l)) {
+        if (r == 0 && rel[0] &&
+            snprintf(p + l, sizeof(p) - l, "/%s", rel) >= (int)(sizeof(p) - l)) {
                 r = -ENAMETOOLONG;
         }
         if (r == 0) {
                 r = mkdir_p(p);
         }
         return r < 0 ? r : ovl_sys_chdir(p);
+}
+
+static int enter_shadow(struct ovl_loc *loc)
+{
+        return shadow_chdir(loc->m, loc->rel);
+}
+
+/* Stand in the shadow of the removed merged directory v: the kernel cwd is
+ * never a lower directory, whose "." the kernel would then change for us. */
+static int enter_dead_shadow(const struct ovl_mount *m, const char *v)
+{
+        const char *rel = v + m->merged_len;
+        int r = shadow_chdir(m, rel[0] == '/' ? rel + 1 : rel);
+        if (r == 0 && !ovl_in_vfork_child()) {
+                ovl_cwd_set(v, 1);
+                __atomic_store_n(&cwd_shadow, true, __ATOMIC_RELAXED);
+                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
+        }
+        return r;
 }
 
 int ovl_cwd_enter(struct ovl_loc *loc, bool remember)
@@ -216,7 +236,8 @@ static void cwd_from_kernel(struct ovl_config *cfg)
                 ovl_cwd_set("", -1);
                 return;
         }
-        if (!ovl_unmap_real(real, v, sizeof(v), &layer)) {
+        struct ovl_mount *m = ovl_unmap_real(real, v, sizeof(v), &layer);
+        if (!m) {
                 ovl_cwd_set(real, ovl_path_near(cfg, real));
                 return;
         }
@@ -226,8 +247,12 @@ static void cwd_from_kernel(struct ovl_config *cfg)
                 return;
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
-        if (loc && ovl_resolve(cfg, NULL, v, 0, loc) == OVL_IN) {
-                ovl_cwd_enter(loc, true);
+        if (!loc || ovl_resolve(cfg, NULL, v, 0, loc) != OVL_IN || loc->layer < 0 ||
+            !S_ISDIR(loc->st.st_mode)) {
+                enter_dead_shadow(m, v); /* its merged directory is gone */
+        } else if (ovl_cwd_enter(loc, true) < 0 && enter_shadow(loc) == 0) {
+                /* one we may not search (the kernel lets us stay) */
+                __atomic_store_n(&cwd_shadow, true, __ATOMIC_RELAXED);
         }
         free(loc);
 }
@@ -272,9 +297,12 @@ OVL_EXPORT int chdir(const char *path)
 
 /* The kernel lets a process stand in a directory removed meanwhile: the
  * merged path it had stays the cwd's, dead (see ovl_cwd_dead). */
-static int fchdir_dead(int fd, char *v)
+static int fchdir_dead(int fd, char *v, const struct ovl_mount *m, int layer)
 {
         ovl_strip_deleted(v);
+        if (layer > 0) {
+                return (int)ovl_ret(enter_dead_shadow(m, v));
+        }
         int r = REAL(fchdir)(fd);
         if (r == 0 && !ovl_in_vfork_child()) {
                 ovl_cwd_set(v, 1);
@@ -287,13 +315,15 @@ OVL_EXPORT int fchdir(int fd)
 {
         char v[PATH_MAX];
         struct ovl_config *cfg = ovl_active();
-        if (cfg && ovl_fd_merged(fd, v, sizeof(v), NULL)) {
+        int layer = -1;
+        struct ovl_mount *m = cfg ? ovl_fd_merged(fd, v, sizeof(v), &layer) : NULL;
+        if (m) {
                 struct ovl_loc loc;
                 struct stat st;
                 int k = ovl_resolve(cfg, NULL, v, 0, &loc);
                 if ((k < 0 || (k == OVL_IN && loc.layer < 0)) && ovl_sys_fstat(fd, &st) == 0 &&
                     S_ISDIR(st.st_mode)) {
-                        return fchdir_dead(fd, v);
+                        return fchdir_dead(fd, v, m, layer);
                 }
                 return chdir_loc(k, &loc, v, REAL(chdir));
         }

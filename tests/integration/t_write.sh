@@ -230,6 +230,23 @@ t("own-lower-fstat", lambda: oct(os.fstat(fx).st_mode))
 t("own-lower-fd-up", lambda: os.stat("../only_l2", dir_fd=fx).st_size)
 t("own-lower-fd-name", lambda: os.stat("f", dir_fd=fx))
 EOF'
+# an fd on a lower-only directory removed meanwhile: fchdir into it and change "." (the errnos
+# are not compared: only that no call reaches the lower directory the fd was opened on, which
+# the lowers check of every scenario verifies)
+wr_scen dead_lower_fchdir 'cd "$M" && python3 - <<"EOF"
+import os
+fd = os.open("l3only/x/y/z", os.O_RDONLY | os.O_DIRECTORY); fp = os.open("empty_l3only", os.O_PATH)
+os.unlink("l3only/x/y/z/file"); os.rmdir("l3only/x/y/z"); os.rmdir("empty_l3only")
+for f in (fd, fp):
+    os.fchdir(f)
+    for call in (lambda: os.chmod(".", 0o700), lambda: os.utime(".", (5, 5)),
+                 lambda: os.setxattr(".", "user.dead", b"1"), lambda: os.chown(".", 1, 1),
+                 lambda: os.removexattr(".", "user.foo"), lambda: os.mkdir("./new"),
+                 lambda: os.close(os.open(".", os.O_RDONLY | os.O_TRUNC))):
+        try: call()
+        except OSError: pass
+os.chdir("'"$M"'"); print(sorted(os.listdir("l3only/x/y")))
+EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
 # nothing. A lower fifo is opened on its upper copy (a write to a fifo changes its times and the
