@@ -9,6 +9,10 @@ source "$(dirname "$0")/../lib/lib.sh"
 source "$(dirname "$0")/../lib/write.sh"
 
 wr_inputs "$OVL_T/inputs" || { ovl_fail "write/inputs"; ovl_summary; exit; }
+# the kernel without the *xattrat calls (before 6.13) or a seccomp profile refusing them: the
+# shim falls back to /proc/self/fd paths (scenarios xattr_old_kernel_*)
+export WR_NOXAT=$OVL_T/noxattrat
+gcc -O1 -o "$WR_NOXAT" "$(dirname "$0")/helpers/noxattrat.c" || { ovl_fail "write/noxattrat-cc"; ovl_summary; exit; }
 
 # --- copying in and out
 wr_scen cp_a_in 'cd "$M" && cp -a "$WR_SRC/." nest/ && cp -a "$WR_SRC" newtree && cp -a "$WR_SRC" l3only/x/ && cp -a "$WR_SRC/f" only_l3 && cp -a "$WR_SRC/sub" stack/ && cp -a "$WR_SRC/sub/." opq/ && echo done'
@@ -37,6 +41,9 @@ wr_scen touch_existing 'cd "$M" && touch only_l3 nest/f_3 && touch -d @100000000
 wr_scen chmod_R 'cd "$M" && chmod -R go-rwx nest && chmod -R 700 l3only && chmod 4700 only_l3 && chmod 000 opq && chmod u+x dirlink && stat -c "%n %a" nest nest/f_3 nest/deep/a l3only/x only_l3 opq nest/f_1'
 wr_scen chown 'cd "$M" && chown 1:2 only_l3 && chown -R 3:4 l3only && chown -h 5:6 dirlink && chown 7 owned_dir && chown :8 nest/f_3 && chown 0:0 owned && chown 9 suid && stat -c "%n %u %g %a" only_l3 l3only/x/y/z/file dirlink owned_dir nest/f_3 owned suid'
 wr_scen xattr 'cd "$M" && setfattr -n user.new -v 1 only_l3 && setfattr -n user.foo -v changed xattr_file && setfattr -x user.bin xattr_file && setfattr -n user.d -v 2 xattr_dir && setfattr -n user.x -v 1 l3only/x && getfattr -d -m - --absolute-names only_l3 xattr_file xattr_dir l3only/x; getfattr -n user.nope only_l1; echo rc=$?; setfattr -x user.nope only_l1; echo rc=$?'
+for e in ENOSYS EPERM; do
+	wr_scen xattr_old_kernel_$e '"$WR_NOXAT" '$e' bash -c '\''cd "$M" && setfattr -n user.new -v 1 only_l3 && setfattr -x user.bin xattr_file && setfattr -n user.d -v 2 xattr_dir && getfattr -d -m - --absolute-names only_l3 xattr_file xattr_dir && rm -rf opq && mkdir opq && touch opq/x && mkdir wh_dir && ls -a . opq wh_dir nest'\'
+done
 # --- editing content
 wr_scen sed_i 'cd "$M" && sed -i s/l3/XX/ only_l3 nest/f_3 && sed -i.bak s/l1/YY/ only_l1 && sed -i s/deep/DEEP/ l3only/x/y/z/file && cat only_l3 nest/f_3 only_l1 only_l1.bak l3only/x/y/z/file && ls l3only/x/y/z'
 wr_scen perl_pi 'cd "$M" && perl -pi -e s/l2/YY/ only_l2 nest/f_2 && perl -pi.orig -e s/deep/DEEP/ nest/deep/from_2 && cat only_l2 nest/f_2 nest/deep/from_2 nest/deep/from_2.orig && ls nest/deep'
