@@ -392,15 +392,19 @@ int ovl_clean_tree(int dirfd, const char *name)
 {
         /* in WORK on its way out: a 555 dir must let its entries go */
         struct stat st;
-        if (ovl_sys_lstatat(dirfd, name, &st) == 0 && S_ISDIR(st.st_mode) &&
-            (st.st_mode & 0700) != 0700 && st.st_uid == ovl_sys_geteuid()) {
-                ovl_sys_fchmodat(dirfd, name, 0700);
-        }
+        bool opened_up = ovl_sys_lstatat(dirfd, name, &st) == 0 && S_ISDIR(st.st_mode) &&
+                         (st.st_mode & 0700) != 0700 && st.st_uid == ovl_sys_geteuid() &&
+                         ovl_sys_fchmodat(dirfd, name, 0700) == 0;
         int fd = ovl_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
         if (fd < 0) {
                 return ovl_sys_unlinkat(dirfd, name, 0);
         }
         while (clean_pass(fd) > 0) {
+        }
+        if (opened_up) {
+                /* a cwd or an fd may still hold the removed directory: its mode
+                 * stays the one the kernel's overlay would still show */
+                ovl_sys_fchmod(fd, st.st_mode & 07777);
         }
         ovl_sys_close(fd);
         return ovl_sys_unlinkat(dirfd, name, AT_REMOVEDIR);

@@ -4,8 +4,11 @@
  * of the same relative path under WORK/ovlshim/cwd: never on a lower
  * directory, where a child the shim cannot follow could write. Both map back
  * to the merged path, so a child started there finds its way in. */
+#include "markers.h"
 #include "preload.h"
 #include "sys.h"
+
+#include <linux/limits.h>
 
 #include <signal.h>
 #include <stdlib.h>
@@ -321,8 +324,13 @@ OVL_EXPORT int fchdir(int fd)
                 struct ovl_loc loc;
                 struct stat st;
                 int k = ovl_resolve(cfg, NULL, v, 0, &loc);
-                if ((k < 0 || (k == OVL_IN && loc.layer < 0)) && ovl_sys_fstat(fd, &st) == 0 &&
-                    S_ISDIR(st.st_mode)) {
+                /* a lower-only directory is gone even when its name holds something new
+                 * (ovl_shadow_gone, on the resolution at hand) */
+                bool lower_only = layer > 0 || layer == -2;
+                bool gone = k < 0 || (k == OVL_IN && loc.layer < 0) ||
+                            (k == OVL_IN && lower_only &&
+                             (!S_ISDIR(loc.st.st_mode) || (loc.rel[0] && loc.top_lower < 0)));
+                if (gone && ovl_sys_fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
                         return fchdir_dead(fd, v, m, layer);
                 }
                 return chdir_loc(k, &loc, v, REAL(chdir));
@@ -349,6 +357,139 @@ bool ovl_shadow_gone(const char *v)
         return gone;
 }
 
+/* Where a name of a lower directory is looked at: layer i of m, directory rel */
+struct lower_dir {
+        struct ovl_mount *m;
+        const char *rel;
+        int i;
+};
+
+/* Does `name` in the lower directory show from the lower layers 1..i (i holds it)? */
+static bool lower_name_shows(const char *name, const struct lower_dir *ld)
+{
+        char rp[PATH_MAX];
+        struct stat st;
+        int n = snprintf(rp, sizeof(rp), "%s%s%s", ld->rel, ld->rel[0] ? "/" : "", name);
+        if (ovl_marker_name(name, strlen(name))) {
+                return false;
+        }
+        for (int j = 1; n > 0 && (size_t)n < sizeof(rp) && j <= ld->i; j++) {
+                int p = ovl_marker_probe(&ld->m->layers[j], rp, &st);
+                if (p != OVL_P_ABSENT) {
+                        return p == OVL_P_FOUND || p == OVL_P_FOUND_OPAQUE;
+                }
+        }
+        return false;
+}
+
+/* Has the real directory relpath of the layer root fd lfd an entry (one that shows from
+ * the lower directory ld, if given)? */
+static bool has_entries(int lfd, const char *relpath, const struct lower_dir *ld)
+{
+        char buf[2048];
+        int fd =
+            lfd < 0 ? lfd : ovl_sys_openat(lfd, relpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        bool any = false;
+        ssize_t n;
+        while (!any && fd >= 0 && (n = ovl_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+                for (ssize_t off = 0; off < n && !any;) {
+                        struct dirent64 *d = (struct dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        any = strcmp(d->d_name, ".") && strcmp(d->d_name, "..") &&
+                              (!ld || lower_name_shows(d->d_name, ld));
+                }
+        }
+        if (fd >= 0) {
+                ovl_sys_close(fd);
+        }
+        return any;
+}
+
+/* Did the merged directory rel show any name from its lower layers? Then it was copied up
+ * before it could be removed: emptying it put whiteouts in an upper copy. */
+static bool lowers_show_names(struct ovl_mount *m, const char *rel)
+{
+        for (int i = 1; i < m->nlayers; i++) {
+                struct stat st;
+                int p = ovl_marker_probe(&m->layers[i], ovl_layer_relpath(m, i, rel), &st);
+                if (p == OVL_P_ABSENT) {
+                        continue;
+                }
+                if (p < 0 || p == OVL_P_WHITEOUT || !S_ISDIR(st.st_mode)) {
+                        return false;
+                }
+                int lfd = ovl_layer_fd(&m->layers[i]);
+                struct lower_dir ld = {m, rel, i};
+                if (has_entries(lfd, ovl_layer_relpath(m, i, rel), &ld)) {
+                        return true;
+                }
+                if (p == OVL_P_FOUND_OPAQUE ||
+                    (lfd >= 0 && ovl_marker_opaque(lfd, ovl_layer_relpath(m, i, rel)) == 1)) {
+                        return false;
+                }
+        }
+        return false;
+}
+
+/* Does the topmost lower directory at rel hold the xattr `name`? */
+static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, const char *name)
+{
+        char dn[XATTR_NAME_MAX + 16];
+        if (ovl_xattr_disk_name(name, dn, sizeof(dn)) < 0) {
+                return false;
+        }
+        for (int i = 1; i < m->nlayers; i++) {
+                int fd = ovl_layer_fd(&m->layers[i]);
+                const char *rp = ovl_layer_relpath(m, i, rel);
+                struct stat st;
+                if (fd >= 0 && ovl_sys_fstatat(fd, rp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                        return S_ISDIR(st.st_mode) && ovl_sys_getxattrat(fd, rp, dn, NULL, 0) >= 0;
+                }
+        }
+        return false;
+}
+
+/* An attribute change of a removed lower-only directory needs its copy-up, which the
+ * kernel ends by renaming the copy onto the old name in the upper, as rename(2) would:
+ * the whiteout rmdir left there, or any non-directory, refuses (ENOTDIR), a non-empty
+ * directory made since too (ENOTEMPTY); with the parent gone too, EIO. An empty one is
+ * replaced, and the call succeeds: not done here (the kernel's merged view does not show
+ * it either until remounted). A directory whose lowers hold entries was copied up before
+ * it could be removed (emptying it put whiteouts in an upper copy): the kernel changes
+ * that removed copy, which the shim no longer keeps; the call succeeds.
+ * The removal of an xattr (rmx) the directory does not have needs no copy-up:
+ * ENODATA first. */
+int ovl_dead_dir_change(const char *v, const char *rmx)
+{
+        struct ovl_config *cfg = ovl_active();
+        struct ovl_mount *m = NULL;
+        for (int i = 0; cfg && i < cfg->nmounts && !m; i++) {
+                if (ovl_path_under(v, cfg->mounts[i].merged, cfg->mounts[i].merged_len) >= 0) {
+                        m = &cfg->mounts[i];
+                }
+        }
+        const char *rel = m ? v + m->merged_len + (v[m->merged_len] == '/') : "";
+        if (m && rmx && !lower_dir_has_xattr(m, rel, rmx)) {
+                return -ENODATA;
+        }
+        if (m && lowers_show_names(m, rel)) {
+                return 1;
+        }
+        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
+        int r = loc ? ovl_resolve(cfg, NULL, v, OVL_R_NOFOLLOW, loc) : -ENOMEM;
+        if (r == OVL_IN && loc->layer == 0 && S_ISDIR(loc->st.st_mode)) {
+                r = has_entries(ovl_layer_fd(&loc->m->layers[0]), ovl_loc_relpath(loc), NULL)
+                        ? -ENOTEMPTY
+                        : 1;
+        } else if (r >= 0) {
+                r = -ENOTDIR;
+        } else if (r == -ENOENT) {
+                r = -EIO;
+        }
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+        return r;
+}
+
 static bool shadow_gone(void)
 {
         char v[PATH_MAX];
@@ -369,8 +510,13 @@ void ovl_cwd_follow_moves(void)
         __atomic_store_n(&dir_moves_seen, g, __ATOMIC_RELAXED);
         char real[PATH_MAX], v[PATH_MAX];
         int layer = -1;
-        if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/' ||
-            !ovl_unmap_real(real, v, sizeof(v), &layer)) {
+        int r = ovl_sys_getcwd(real, sizeof(real));
+        if (r == -ENOENT && ovl_cwd_get(v, sizeof(v)) == 1) {
+                /* this process removed the directory it stands in */
+                __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
+                return;
+        }
+        if (r < 0 || real[0] != '/' || !ovl_unmap_real(real, v, sizeof(v), &layer)) {
                 return;
         }
         if (layer == 0) {
@@ -380,6 +526,16 @@ void ovl_cwd_follow_moves(void)
         if (layer == -2 && shadow_gone()) {
                 __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
         }
+}
+
+bool ovl_cwd_known_dead(void)
+{
+        return __atomic_load_n(&cwd_gone, __ATOMIC_RELAXED);
+}
+
+bool ovl_cwd_on_shadow(void)
+{
+        return __atomic_load_n(&cwd_shadow, __ATOMIC_RELAXED);
 }
 
 bool ovl_cwd_dead(void)

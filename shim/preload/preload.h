@@ -67,6 +67,10 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc);
 /* ovl_at flag: look whether the cwd was removed before walking from it, not only
  * after the walk failed (chdir: a removed cwd's merged name may hold a new directory) */
 #define OVL_AT_DEAD_FIRST 0x1000
+/* Before a call that changes the attributes of what (dirfd, path) names (chmod, chown,
+ * utimes, xattrs): 0 to go on, else the call's answer (1: success, -errno) when it
+ * names a removed lower-only directory itself ("." of the cwd or a dirfd). */
+int ovl_dead_change(int dirfd, const char *path, const char *rmx);
 /* The overlay of the directory removed meanwhile (the cwd or dirfd) that a
  * relative path starts at, or NULL; does the path begin by climbing out of
  * it with ".."? */
@@ -94,6 +98,10 @@ void ovl_cwd_dir_moved(void);
 void ovl_cwd_follow_moves(void);
 /* Was the directory the kernel cwd stands on removed (through the overlay)? */
 bool ovl_cwd_dead(void);
+/* ... known without a syscall (this process saw it removed) */
+bool ovl_cwd_known_dead(void);
+/* Does the cwd stand on a shadow (a lower-only directory)? */
+bool ovl_cwd_on_shadow(void);
 /* stat of "." (or "./.") in a removed lower-only cwd or dirfd (AT_FDCWD or
  * an fd): the lower directory it stood for, not the shadow the process stands
  * in. true when answered. */
@@ -101,6 +109,9 @@ bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st);
 /* A shadow stands for a merged directory that had a lower layer: is the
  * merged directory `merged` gone? */
 bool ovl_shadow_gone(const char *merged);
+/* An attribute change of a removed lower-only directory whose merged path was
+ * `merged`: 1 (success, nothing to change) or -errno (cwd.c). */
+int ovl_dead_dir_change(const char *merged, const char *rmx);
 /* What the kernel appends to the link of a removed directory */
 #define OVL_DELETED " (deleted)"
 /* Strip OVL_DELETED off a real path; was it there? */

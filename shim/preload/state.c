@@ -420,7 +420,7 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
                 memcpy(base, real, strlen(real) + 1);
                 return ovl_path_near(&cfg, base);
         }
-        *shadow = layer == -2;
+        *shadow = layer == -2 || layer > 0; /* a lower-only directory, dead once removed */
         removed_base(base, path);
         return 1;
 }
@@ -466,6 +466,19 @@ struct ovl_mount *ovl_base_dead(int dirfd, const char *path)
         return ovl_fd_merged(dirfd, v, sizeof(v), NULL);
 }
 
+int ovl_dead_change(int dirfd, const char *path, const char *rmx)
+{
+        char base[PATH_MAX];
+        bool shadow = false;
+        if (!path || !path[0] || path[0] == '/' || *skip_dots(path) || !ovl_active() ||
+            dirfd_base(dirfd, base, &path, &shadow) != 1) {
+                return 0;
+        }
+        bool dead = dirfd == AT_FDCWD ? ovl_cwd_on_shadow() && ovl_cwd_dead()
+                                      : shadow && ovl_shadow_gone(base);
+        return dead ? ovl_dead_dir_change(base, rmx) : 0;
+}
+
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
 {
         bool dead_first = rflags & OVL_AT_DEAD_FIRST;
@@ -491,8 +504,16 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         if (near != 1 && !may_enter(base, path)) {
                 return OVL_PASS;
         }
+        /* "." is the cwd or dirfd itself, even removed and its merged name made again */
+        bool self = !*skip_dots(path);
+        dead_first = dead_first || self || ovl_cwd_known_dead();
         if (dead_first && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
                 return in_dead_cwd(base, path, rflags, loc);
+        }
+        /* a removed lower-only directory itself is the kernel's to answer on the real one (a
+         * lower directory, or a shadow), which nothing then changes (ovl_dead_change) */
+        if (self && shadow && ovl_shadow_gone(base)) {
+                return OVL_PASS;
         }
         int r = ovl_resolve(&cfg, base, path, rflags, loc);
         /* another process may have removed the cwd, even put a file in its place; a dirfd

@@ -17,6 +17,13 @@ static int done(const char *call, const char *path, int k, struct ovl_loc *loc, 
         return (int)ovl_ret(r);
 }
 
+/* ovl_dead_change's answer: 1 success, or -errno */
+static int dead_answer(const char *call, const char *path, int dead)
+{
+        ovl_log(call, path, NULL, dead < 0 ? dead : 0);
+        return (int)ovl_ret(dead < 0 ? dead : 0);
+}
+
 /* After a resolution k of loc: `pass` untouched, `out` with real_path after a
  * walk that left the overlays, else `op` (cfg and loc in scope). */
 #define DISPATCH(call, path, k, loc, pass, out, op)                                                \
@@ -39,6 +46,19 @@ static int done(const char *call, const char *path, int k, struct ovl_loc *loc, 
                 int k = ovl_at(dirfd, path, rf, &loc);                                             \
                 DISPATCH(call, path, k, loc, pass, out, op);                                       \
         } while (0)
+
+/* ONE for a call that changes attributes: a removed lower-only directory itself
+ * (ovl_dead_change) has its own answer */
+#define CHANGE_RMX(call, dirfd, path, rmx, rf, pass, out, op)                                      \
+        do {                                                                                       \
+                int dead = ovl_dead_change(dirfd, path, rmx);                                      \
+                if (dead) {                                                                        \
+                        return dead_answer(call, path, dead);                                      \
+                }                                                                                  \
+                ONE(call, dirfd, path, rf, pass, out, op);                                         \
+        } while (0)
+#define CHANGE(call, dirfd, path, rf, pass, out, op)                                               \
+        CHANGE_RMX(call, dirfd, path, NULL, rf, pass, out, op)
 
 #define NF OVL_R_NOFOLLOW
 
@@ -171,40 +191,40 @@ OVL_EXPORT int remove(const char *p)
 
 OVL_EXPORT int chmod(const char *p, mode_t mode)
 {
-        ONE("chmod", AT_FDCWD, p, 0, REAL(chmod)(p, mode), REAL(chmod)(real_path, mode),
-            ovl_chmod(cfg, &loc, mode));
+        CHANGE("chmod", AT_FDCWD, p, 0, REAL(chmod)(p, mode), REAL(chmod)(real_path, mode),
+               ovl_chmod(cfg, &loc, mode));
 }
 
 OVL_EXPORT int lchmod(const char *p, mode_t mode)
 {
-        ONE("lchmod", AT_FDCWD, p, NF, REAL(lchmod)(p, mode), REAL(lchmod)(real_path, mode),
-            ovl_chmod(cfg, &loc, mode));
+        CHANGE("lchmod", AT_FDCWD, p, NF, REAL(lchmod)(p, mode), REAL(lchmod)(real_path, mode),
+               ovl_chmod(cfg, &loc, mode));
 }
 
 OVL_EXPORT int fchmodat(int fd, const char *p, mode_t mode, int flags)
 {
-        ONE("fchmodat", fd, p, at_flags(flags), REAL(fchmodat)(fd, p, mode, flags),
-            REAL(fchmodat)(AT_FDCWD, real_path, mode, flags & ~AT_EMPTY_PATH),
-            ovl_chmod(cfg, &loc, mode));
+        CHANGE("fchmodat", fd, p, at_flags(flags), REAL(fchmodat)(fd, p, mode, flags),
+               REAL(fchmodat)(AT_FDCWD, real_path, mode, flags & ~AT_EMPTY_PATH),
+               ovl_chmod(cfg, &loc, mode));
 }
 
 OVL_EXPORT int chown(const char *p, uid_t u, gid_t g)
 {
-        ONE("chown", AT_FDCWD, p, 0, REAL(chown)(p, u, g), REAL(chown)(real_path, u, g),
-            ovl_chown(cfg, &loc, u, g));
+        CHANGE("chown", AT_FDCWD, p, 0, REAL(chown)(p, u, g), REAL(chown)(real_path, u, g),
+               ovl_chown(cfg, &loc, u, g));
 }
 
 OVL_EXPORT int lchown(const char *p, uid_t u, gid_t g)
 {
-        ONE("lchown", AT_FDCWD, p, NF, REAL(lchown)(p, u, g), REAL(lchown)(real_path, u, g),
-            ovl_chown(cfg, &loc, u, g));
+        CHANGE("lchown", AT_FDCWD, p, NF, REAL(lchown)(p, u, g), REAL(lchown)(real_path, u, g),
+               ovl_chown(cfg, &loc, u, g));
 }
 
 OVL_EXPORT int fchownat(int fd, const char *p, uid_t u, gid_t g, int flags)
 {
-        ONE("fchownat", fd, p, at_flags(flags), REAL(fchownat)(fd, p, u, g, flags),
-            REAL(fchownat)(AT_FDCWD, real_path, u, g, flags & ~AT_EMPTY_PATH),
-            ovl_chown(cfg, &loc, u, g));
+        CHANGE("fchownat", fd, p, at_flags(flags), REAL(fchownat)(fd, p, u, g, flags),
+               REAL(fchownat)(AT_FDCWD, real_path, u, g, flags & ~AT_EMPTY_PATH),
+               ovl_chown(cfg, &loc, u, g));
 }
 
 OVL_EXPORT int truncate(const char *p, off_t len)
@@ -244,50 +264,50 @@ static int utime_loc(struct ovl_config *cfg, struct ovl_loc *loc, const struct u
 
 OVL_EXPORT int utime(const char *p, const struct utimbuf *t)
 {
-        ONE("utime", AT_FDCWD, p, 0, REAL(utime)(p, t), REAL(utime)(real_path, t),
-            utime_loc(cfg, &loc, t));
+        CHANGE("utime", AT_FDCWD, p, 0, REAL(utime)(p, t), REAL(utime)(real_path, t),
+               utime_loc(cfg, &loc, t));
 }
 
 OVL_EXPORT int utimes(const char *p, const struct timeval t[2])
 {
-        ONE("utimes", AT_FDCWD, p, 0, REAL(utimes)(p, t), REAL(utimes)(real_path, t),
-            utimes_loc(cfg, &loc, t));
+        CHANGE("utimes", AT_FDCWD, p, 0, REAL(utimes)(p, t), REAL(utimes)(real_path, t),
+               utimes_loc(cfg, &loc, t));
 }
 
 OVL_EXPORT int lutimes(const char *p, const struct timeval t[2])
 {
-        ONE("lutimes", AT_FDCWD, p, NF, REAL(lutimes)(p, t), REAL(lutimes)(real_path, t),
-            utimes_loc(cfg, &loc, t));
+        CHANGE("lutimes", AT_FDCWD, p, NF, REAL(lutimes)(p, t), REAL(lutimes)(real_path, t),
+               utimes_loc(cfg, &loc, t));
 }
 
 OVL_EXPORT int futimesat(int fd, const char *p, const struct timeval t[2])
 {
-        ONE("futimesat", fd, p, 0, REAL(futimesat)(fd, p, t),
-            REAL(futimesat)(AT_FDCWD, real_path, t), utimes_loc(cfg, &loc, t));
+        CHANGE("futimesat", fd, p, 0, REAL(futimesat)(fd, p, t),
+               REAL(futimesat)(AT_FDCWD, real_path, t), utimes_loc(cfg, &loc, t));
 }
 
 OVL_EXPORT int setxattr(const char *p, const char *n, const void *v, size_t s, int f)
 {
-        ONE("setxattr", AT_FDCWD, p, 0, REAL(setxattr)(p, n, v, s, f),
-            REAL(setxattr)(real_path, n, v, s, f), ovl_setxattr(cfg, &loc, n, v, s, f));
+        CHANGE("setxattr", AT_FDCWD, p, 0, REAL(setxattr)(p, n, v, s, f),
+               REAL(setxattr)(real_path, n, v, s, f), ovl_setxattr(cfg, &loc, n, v, s, f));
 }
 
 OVL_EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t s, int f)
 {
-        ONE("lsetxattr", AT_FDCWD, p, NF, REAL(lsetxattr)(p, n, v, s, f),
-            REAL(lsetxattr)(real_path, n, v, s, f), ovl_setxattr(cfg, &loc, n, v, s, f));
+        CHANGE("lsetxattr", AT_FDCWD, p, NF, REAL(lsetxattr)(p, n, v, s, f),
+               REAL(lsetxattr)(real_path, n, v, s, f), ovl_setxattr(cfg, &loc, n, v, s, f));
 }
 
 OVL_EXPORT int removexattr(const char *p, const char *n)
 {
-        ONE("removexattr", AT_FDCWD, p, 0, REAL(removexattr)(p, n), REAL(removexattr)(real_path, n),
-            ovl_removexattr(cfg, &loc, n));
+        CHANGE_RMX("removexattr", AT_FDCWD, p, n, 0, REAL(removexattr)(p, n),
+                   REAL(removexattr)(real_path, n), ovl_removexattr(cfg, &loc, n));
 }
 
 OVL_EXPORT int lremovexattr(const char *p, const char *n)
 {
-        ONE("lremovexattr", AT_FDCWD, p, NF, REAL(lremovexattr)(p, n),
-            REAL(lremovexattr)(real_path, n), ovl_removexattr(cfg, &loc, n));
+        CHANGE_RMX("lremovexattr", AT_FDCWD, p, n, NF, REAL(lremovexattr)(p, n),
+                   REAL(lremovexattr)(real_path, n), ovl_removexattr(cfg, &loc, n));
 }
 
 OVL_EXPORT int mknod(const char *p, mode_t mode, dev_t dev)
@@ -809,39 +829,72 @@ static bool fd_can_change(int fd)
         return fl >= 0 && !(fl & O_PATH);
 }
 
-#define FD_OP(call, fd, pass, op)                                                                  \
+/* An fd on a lower-only directory (the lower one, or the shadow of a cwd) whose merged
+ * directory was removed: a change has its own answer (cwd.c ovl_dead_dir_change). */
+static bool fd_dead_lower_dir(int fd, char *fdv, int layer)
+{
+        struct stat st;
+        if ((layer != -2 && layer <= 0) || ovl_sys_fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                return false;
+        }
+        ovl_strip_deleted(fdv); /* a shadow this process removed itself */
+        return ovl_shadow_gone(fdv);
+}
+
+/* The merged object an fd on a lower one stands for, to change it (chg) or not: OVL_IN,
+ * or -errno. A lower file unlinked meanwhile cannot be copied up: the kernel links the
+ * copy onto its old name, where the whiteout (or a new file) is, EEXIST. */
+static int fd_resolve(const char *fdv, int layer, bool chg, struct ovl_loc *loc)
+{
+        int k = ovl_resolve(ovl_active(), NULL, fdv, NF, loc);
+        if (k != OVL_IN) {
+                return k < 0 ? k : -ENOENT;
+        }
+        return chg && layer > 0 && loc->layer < 0 ? -EEXIST : k;
+}
+
+/* A shadow fd is the kernel's, unless a change meets it removed (as one on a lower) */
+#define FD_OP_(call, fd, chg, rmx, pass, op)                                                       \
         do {                                                                                       \
                 char fdv[PATH_MAX];                                                                \
                 int layer = 0;                                                                     \
-                if (!ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) || layer == 0 || layer == -2 ||   \
-                    !fd_can_change(fd)) {                                                          \
+                bool mine = ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) && layer != 0 &&           \
+                            fd_can_change(fd);                                                     \
+                bool dead_dir = mine && (chg) && fd_dead_lower_dir(fd, fdv, layer);                \
+                if (!mine || (layer == -2 && !dead_dir)) {                                         \
                         return pass;                                                               \
+                }                                                                                  \
+                if (dead_dir) {                                                                    \
+                        return dead_answer(call, fdv, ovl_dead_dir_change(fdv, rmx));              \
                 }                                                                                  \
                 struct ovl_loc loc;                                                                \
                 struct ovl_config *cfg = ovl_active();                                             \
-                int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                                     \
-                int r = k < 0 ? k : (k != OVL_IN ? -ENOENT : (op));                                \
-                return done(call, fdv, k, &loc, r);                                                \
+                int k = fd_resolve(fdv, layer, chg, &loc);                                         \
+                return done(call, fdv, k, &loc, k < 0 ? k : (op));                                 \
         } while (0)
+
+/* an fd op that changes attributes, and one that does not */
+#define FD_CHANGE(call, fd, pass, op) FD_OP_(call, fd, true, NULL, pass, op)
+#define FD_OP(call, fd, pass, op) FD_OP_(call, fd, false, NULL, pass, op)
 
 OVL_EXPORT int fchmod(int fd, mode_t mode)
 {
-        FD_OP("fchmod", fd, REAL(fchmod)(fd, mode), ovl_chmod(cfg, &loc, mode));
+        FD_CHANGE("fchmod", fd, REAL(fchmod)(fd, mode), ovl_chmod(cfg, &loc, mode));
 }
 
 OVL_EXPORT int fchown(int fd, uid_t u, gid_t g)
 {
-        FD_OP("fchown", fd, REAL(fchown)(fd, u, g), ovl_chown(cfg, &loc, u, g));
+        FD_CHANGE("fchown", fd, REAL(fchown)(fd, u, g), ovl_chown(cfg, &loc, u, g));
 }
 
 OVL_EXPORT int futimens(int fd, const struct timespec t[2])
 {
-        FD_OP("futimens", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t));
+        FD_CHANGE("futimens", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t));
 }
 
 OVL_EXPORT int futimes(int fd, const struct timeval t[2])
 {
-        FD_OP("futimes", fd, REAL(futimes)(fd, t), utimes_loc(cfg, &loc, t));
+        FD_CHANGE("futimes", fd, REAL(futimes)(fd, t), utimes_loc(cfg, &loc, t));
 }
 
 /* A name in an overlay namespace set or removed through an fd on an upper
@@ -867,8 +920,8 @@ OVL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
         if (e < 0) {
                 return (int)ovl_ret(e);
         }
-        FD_OP("fsetxattr", fd, REAL(fsetxattr)(fd, e ? dn : n, v, s, f),
-              ovl_setxattr(cfg, &loc, n, v, s, f));
+        FD_CHANGE("fsetxattr", fd, REAL(fsetxattr)(fd, e ? dn : n, v, s, f),
+                  ovl_setxattr(cfg, &loc, n, v, s, f));
 }
 
 OVL_EXPORT int fremovexattr(int fd, const char *n)
@@ -878,8 +931,8 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
         if (e < 0) {
                 return (int)ovl_ret(e);
         }
-        FD_OP("fremovexattr", fd, REAL(fremovexattr)(fd, e ? dn : n),
-              ovl_removexattr(cfg, &loc, n));
+        FD_OP_("fremovexattr", fd, true, n, REAL(fremovexattr)(fd, e ? dn : n),
+               ovl_removexattr(cfg, &loc, n));
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
@@ -906,7 +959,7 @@ OVL_EXPORT int ftruncate64(int fd, off64_t len)
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)
 {
         /* glibc's futimens is this call with a NULL path */
-        FD_OP("utimensat", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t));
+        FD_CHANGE("utimensat", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t));
 }
 
 /* glibc declares the path nonnull, but the kernel (and futimens) pass NULL */
@@ -924,8 +977,8 @@ OVL_EXPORT int utimensat(int fd, const char *p, const struct timespec t[2], int 
         if (!p) {
                 return utimensat_fd(fd, t, flags);
         }
-        ONE("utimensat", fd, p, at_flags(flags), REAL(utimensat)(fd, p, t, flags),
-            REAL(utimensat)(AT_FDCWD, real_path, t, flags & ~AT_EMPTY_PATH),
-            ovl_utimens(cfg, &loc, t));
+        CHANGE("utimensat", fd, p, at_flags(flags), REAL(utimensat)(fd, p, t, flags),
+               REAL(utimensat)(AT_FDCWD, real_path, t, flags & ~AT_EMPTY_PATH),
+               ovl_utimens(cfg, &loc, t));
 }
 #pragma GCC diagnostic pop
