@@ -44,6 +44,9 @@ struct ovl_mount {
         struct ovl_layer priv; /* WORK/ovlshim: lock and format record */
         int lockfd;            /* shared flock on WORK/ovlshim/lock */
         int wh_format;         /* OVL_WH_CHARDEV or OVL_WH_OCI, once probed */
+        int above;             /* 1: the process may search every directory
+                                * above MERGED (asked once, again after a chmod
+                                * outside); 0 not known */
 };
 
 struct ovl_config {
@@ -104,6 +107,9 @@ struct ovl_loc {
 /* Resolution flags */
 #define OVL_R_NOFOLLOW 0x1 /* do not follow a final symlink */
 #define OVL_R_EMPTY 0x4    /* "" means the dirfd itself (AT_EMPTY_PATH) */
+/* with OVL_R_NOFOLLOW: not even a trailing slash follows the final symlink (the
+ * namespace calls' last name, which the kernel never follows); the slash is kept */
+#define OVL_R_NAME 0x8
 
 /* Outcome of ovl_resolve */
 #define OVL_PASS 0 /* nothing to do with any overlay: use the caller's args */
@@ -117,6 +123,17 @@ struct ovl_loc {
  * OVL_IN with loc->layer == -1. */
 int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int flags,
                 struct ovl_loc *loc);
+/* may_lookup(): search permission in the directory `loc` (inside an
+ * overlay), asked before any name in it is looked up. 0 or -EACCES. */
+int ovl_may_search(const struct ovl_loc *loc);
+/* A program's absolute path into MERGED: the kernel looks MERGED up in its
+ * parent, which needs search permission on every directory above it. 0 or
+ * -EACCES; one faccessat, whose positive answer is kept until this process
+ * changes a mode outside (or `again`). */
+int ovl_above(struct ovl_mount *m, bool again);
+/* A mode outside every overlay changed: ask again whether the directories
+ * above each MERGED can be searched. */
+void ovl_above_changed(struct ovl_config *cfg);
 /* The stat of the merged object `loc` describes (identity applied). */
 void ovl_loc_stat(const struct ovl_loc *loc, struct stat *out);
 /* Path of `loc` relative to its layer's root fd; for the root, the layer's
@@ -183,6 +200,14 @@ int ovl_truncate(struct ovl_config *cfg, struct ovl_loc *loc, off_t len);
 int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, const void *val,
                  size_t size, int flags);
 int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name);
+/* The checks the changes above meet on an existing object before any copy-up
+ * (for an fd whose merged name is gone: the kernel checks the object first):
+ * 0 or the error; ovl_utimens_check 1 for a call that does nothing. For
+ * ovl_xattr_check, val NULL means a removal. */
+int ovl_chmod_check(const struct ovl_loc *loc);
+int ovl_chown_check(const struct ovl_loc *loc, uid_t u, gid_t g);
+int ovl_utimens_check(const struct ovl_loc *loc, const struct timespec *ts);
+int ovl_xattr_check(const struct ovl_loc *loc, const char *name, const void *val, size_t size);
 /* Remove leftovers of killed processes from WORK/work when no job holds the
  * work dir's lock; the number removed, 0 if the lock is held, or -errno. */
 int ovl_work_clean(struct ovl_mount *m);

@@ -725,7 +725,9 @@ static int merged_resolve(const struct where *w, const char *merged, char *out, 
         if (fd == -ENOENT && ovl_sys_lstatat(AT_FDCWD, out, &st) == 0) {
                 return fail(w, fd, "merged '%s': '%s' is a dangling symlink", merged, out);
         }
-        if (fd == -ENOENT) {
+        if (fd == -ENOENT || fd == -EACCES) {
+                /* (behind a directory the process may not search, as the kernel's
+                 * lookups will be: taken as written too) */
                 *missing = 1;
                 return 0;
         }
@@ -772,8 +774,8 @@ static int merged_step(const struct where *w, const char *merged, char *out, siz
         return merged_resolve(w, merged, out, len, missing);
 }
 
-/* MERGED need not exist: its longest existing ancestor is resolved like
- * realpath() and the rest appended as written. */
+/* MERGED need not exist: its longest existing ancestor (that the process
+ * can reach) is resolved like realpath() and the rest appended as written. */
 static int canon_merged(const struct where *w, struct ovl_mount *m)
 {
         char out[PATH_MAX] = "";

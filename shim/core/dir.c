@@ -625,6 +625,18 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {
                 r = ovl_set_opaque(m, upper_fd(m), a->rel); /* rule 20b */
         }
+        if (r == 0 && (flags & RENAME_EXCHANGE)) {
+                /* ovl_rename: each directory that lands in a merged parent is made
+                 * opaque (unless it is), or a lower there would show through it */
+                bool bdir = S_ISDIR(b->st.st_mode);
+                if (dir && !ovl_marker_opaque(upper_fd(m), a->rel) && parent_merged(cfg, b)) {
+                        r = ovl_set_opaque(m, upper_fd(m), a->rel);
+                }
+                if (r == 0 && bdir && !ovl_marker_opaque(upper_fd(m), b->rel) &&
+                    parent_merged(cfg, a)) {
+                        r = ovl_set_opaque(m, upper_fd(m), b->rel);
+                }
+        }
         bool wh = lpa && !(flags & RENAME_EXCHANGE);
         bool oci = wh && ovl_wh_format(m) == OVL_WH_OCI;
         unsigned f = flags | (wh && !oci ? RENAME_WHITEOUT : 0);

@@ -42,14 +42,66 @@ static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int chec
         return ovl_copy_up(cfg, loc, data);
 }
 
+/* Whether the caller is in the initial user namespace, whose file systems
+ * the layers are on: a capability held in another one does not count there. */
+static bool init_userns(void)
+{
+        static int known; /* 0 unknown, 1 yes, 2 no */
+        if (!known) {
+                char m[256];
+                unsigned a = 1, b = 1, c = 0;
+                ssize_t n = ovl_sys_read_file("/proc/self/uid_map", m, sizeof(m));
+                bool y = n < 0 || (sscanf(m, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 &&
+                                   c == 4294967295U);
+                known = y ? 1 : 2;
+        }
+        return known == 1;
+}
+
+/* cap_convert_nscap(): the value must be a v2 or v3 header, exactly sized */
+static bool cap_header_valid(const void *val, size_t size)
+{
+        if (size != 20 && size != 24) {
+                return false;
+        }
+        const unsigned char *v = val;
+        unsigned m = (unsigned)v[0] | (unsigned)v[1] << 8 | (unsigned)v[2] << 16 |
+                     (unsigned)v[3] << 24; /* magic_etc, little-endian */
+        return (m & ~1U) == (size == 20 ? 0x02000000U : 0x03000000U);
+}
+
+/* security.*, which xattr_permission() leaves to the security module, and
+ * which the kernel refuses before it looks at the object (so before a
+ * copy-up): security.capability needs CAP_SETFCAP (a value, once
+ * cap_convert_nscap() found it well-formed, EINVAL before that; an empty one
+ * is not checked), any other name CAP_SYS_ADMIN (cap_inode_setxattr,
+ * cap_inode_removexattr). val NULL: a removal. */
+static int security_check(const char *name, const void *val, size_t size)
+{
+        if (!strcmp(name, "security.capability")) {
+                if (val && size == 0) {
+                        return 0;
+                }
+                if (val && !cap_header_valid(val, size)) {
+                        return -EINVAL;
+                }
+                return ovl_sys_cap_effective(31 /* CAP_SETFCAP */) ? 0 : -EPERM;
+        }
+        return ovl_sys_cap_effective(21 /* CAP_SYS_ADMIN */) && init_userns() ? 0 : -EPERM;
+}
+
 /* xattr_permission(): trusted.* needs privilege, user.* write access on a
- * regular file or directory (a sticky dir: its owner), security.* and
- * system.* are left to the kernel after the copy-up. */
-static int xattr_check(const struct ovl_loc *loc, const char *name)
+ * regular file or directory (a sticky dir: its owner), security.* the
+ * capability security_check() names; system.* is left to the kernel after
+ * the copy-up. */
+static int xattr_check(const struct ovl_loc *loc, const char *name, const void *val, size_t size)
 {
         uid_t e = ovl_sys_geteuid();
         if (!strncmp(name, "trusted.", 8)) {
                 return e == 0 ? 0 : -EPERM;
+        }
+        if (!strncmp(name, "security.", 9)) {
+                return security_check(name, val, size);
         }
         if (strncmp(name, "user.", 5)) {
                 return 0;
@@ -66,14 +118,19 @@ static int xattr_check(const struct ovl_loc *loc, const char *name)
         return r == -EROFS && loc->layer > 0 ? 0 : r;
 }
 
+int ovl_chmod_check(const struct ovl_loc *loc)
+{
+        return S_ISLNK(loc->st.st_mode) ? -EOPNOTSUPP : owner_or_root(loc);
+}
+
 int ovl_chmod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode)
 {
-        int r = loc->layer >= 0 && S_ISLNK(loc->st.st_mode) ? -EOPNOTSUPP : owner_or_root(loc);
+        int r = loc->layer >= 0 ? ovl_chmod_check(loc) : 0;
         r = copy_up_checked(cfg, loc, r, true);
         return r < 0 ? r : ovl_sys_fchmodat(ufd_of(loc), relp(loc), mode);
 }
 
-static int chown_check(const struct ovl_loc *loc, uid_t u, gid_t g)
+int ovl_chown_check(const struct ovl_loc *loc, uid_t u, gid_t g)
 {
         uid_t e = ovl_sys_geteuid();
         if (e == 0) {
@@ -87,7 +144,7 @@ static int chown_check(const struct ovl_loc *loc, uid_t u, gid_t g)
 
 int ovl_chown(struct ovl_config *cfg, struct ovl_loc *loc, uid_t u, gid_t g)
 {
-        int r = loc->layer >= 0 ? chown_check(loc, u, g) : 0;
+        int r = loc->layer >= 0 ? ovl_chown_check(loc, u, g) : 0;
         r = copy_up_checked(cfg, loc, r, true);
         return r < 0 ? r : ovl_sys_fchownat(ufd_of(loc), relp(loc), u, g, AT_SYMLINK_NOFOLLOW);
 }
@@ -104,6 +161,14 @@ static int utimens_check(const struct ovl_loc *loc, const struct timespec *ts)
         }
         int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
         return ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS) == 0 ? 0 : -EACCES;
+}
+
+int ovl_utimens_check(const struct ovl_loc *loc, const struct timespec *ts)
+{
+        if (ts && ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT) {
+                return 1;
+        }
+        return utimens_check(loc, ts);
 }
 
 int ovl_utimens(struct ovl_config *cfg, struct ovl_loc *loc, const struct timespec *ts)
@@ -162,13 +227,20 @@ int ovl_xattr_disk_name(const char *name, char *buf, size_t cap)
         return snprintf(buf, cap, "%s", name) < (int)cap ? 0 : -ERANGE;
 }
 
+int ovl_xattr_check(const struct ovl_loc *loc, const char *name, const void *val, size_t size)
+{
+        char dn[XATTR_NAME_MAX + 16];
+        int r = ovl_xattr_disk_name(name, dn, sizeof(dn));
+        return r < 0 ? r : xattr_check(loc, name, val, size);
+}
+
 int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, const void *val,
                  size_t size, int flags)
 {
         char dn[XATTR_NAME_MAX + 16];
         int r = ovl_xattr_disk_name(name, dn, sizeof(dn));
         if (r == 0 && loc->layer >= 0) {
-                r = xattr_check(loc, name);
+                r = xattr_check(loc, name, val ? val : "", size);
         }
         r = copy_up_checked(cfg, loc, r, true);
         if (r < 0) {
@@ -192,7 +264,7 @@ int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *nam
                 return -EROFS;
         }
         if (r == 0 && loc->layer >= 0) {
-                r = xattr_check(loc, name);
+                r = xattr_check(loc, name, NULL, 0);
         }
         if (r == 0 && loc->layer > 0) { /* a missing xattr copies nothing (rule 35) */
                 int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);

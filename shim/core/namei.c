@@ -198,7 +198,7 @@ static int reenter_parent(struct walk *w);
 
 /* "." and ".." are lookups in the current directory too: they need search
  * permission there (the walk to its parent again from the root does not ask). */
-static int may_search(struct ovl_loc *loc)
+int ovl_may_search(const struct ovl_loc *loc)
 {
         if (ovl_sys_geteuid() == 0 || loc->layer < 0) {
                 return 0;
@@ -212,7 +212,7 @@ static int step_in(struct walk *w, const char *name, size_t n, const char *rest,
 {
         struct ovl_loc *loc = w->loc;
         if (n == 2 && name[0] == '.' && name[1] == '.') {
-                int r = may_search(loc);
+                int r = ovl_may_search(loc);
                 if (r < 0) {
                         return r;
                 }
@@ -232,7 +232,7 @@ static int step_in(struct walk *w, const char *name, size_t n, const char *rest,
         }
         struct child c = {.layer = -1};
         if (ovl_marker_name(name, n)) {
-                r = may_search(loc); /* markers are never visible names */
+                r = ovl_may_search(loc); /* markers are never visible names */
                 if (r < 0) {
                         return r;
                 }
@@ -355,12 +355,17 @@ static int follow_real(struct walk *w, const char *rest, bool last, bool follow)
         return push_link(w, w->tmp, rest);
 }
 
-/* ".." after a name the kernel walks into it first: it must be a directory. */
+/* ".." after a name the kernel walks into it first: it must be a directory,
+ * one the caller may search (may_lookup). */
 static int real_dir(const struct ovl_loc *loc)
 {
         struct stat st;
         int r = ovl_sys_fstatat(AT_FDCWD, loc->real, &st, 0);
-        return r < 0 ? r : (S_ISDIR(st.st_mode) ? 0 : -ENOTDIR);
+        r = r < 0 ? r : (S_ISDIR(st.st_mode) ? 0 : -ENOTDIR);
+        if (r == 0 && ovl_sys_faccessat(AT_FDCWD, loc->real, X_OK, AT_EACCESS) == -EACCES) {
+                return -EACCES;
+        }
+        return r;
 }
 
 static int step_real(struct walk *w, const char *name, size_t n, const char *rest, bool follow)
@@ -476,17 +481,18 @@ static int walk(struct walk *w)
                         if (!w->in) { /* the kernel fails at or before it: ENOTDIR, EACCES... */
                                 return finish_real(w, p, w->must_dir);
                         }
-                        int r = may_search(w->loc); /* may_lookup comes first */
+                        int r = ovl_may_search(w->loc); /* may_lookup comes first */
                         return r < 0 ? r : -ENAMETOOLONG;
                 }
                 memcpy(name, p, n);
                 name[n] = '\0';
                 /* keep `rest` stable: move it to the front of todo first */
                 memmove(w->todo, rest, strlen(rest) + 1);
-                bool follow = !(w->flags & OVL_R_NOFOLLOW) || w->must_dir;
+                bool follow =
+                    !(w->flags & OVL_R_NOFOLLOW) || (w->must_dir && !(w->flags & OVL_R_NAME));
                 int r = 0;
                 if (n == 1 && name[0] == '.') {
-                        r = w->in ? may_search(w->loc) : 0; /* may_lookup, as for any name */
+                        r = w->in ? ovl_may_search(w->loc) : 0; /* may_lookup, as for any name */
                 } else if (w->in) {
                         r = step_in(w, name, n, w->todo, follow);
                 } else {
@@ -500,7 +506,8 @@ static int walk(struct walk *w)
                 return finish_real(w, "", w->must_dir);
         }
         struct ovl_loc *loc = w->loc;
-        if (w->must_dir && loc->layer >= 0 && !S_ISDIR(loc->st.st_mode)) {
+        if (w->must_dir && loc->layer >= 0 && !S_ISDIR(loc->st.st_mode) &&
+            !(w->flags & OVL_R_NAME)) {
                 return -ENOTDIR;
         }
         return OVL_IN;
@@ -522,6 +529,27 @@ int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int 
                 return r;
         }
         return walk(&w);
+}
+
+int ovl_above(struct ovl_mount *m, bool again)
+{
+        if (!again && __atomic_load_n(&m->above, __ATOMIC_RELAXED) == 1) {
+                return 0;
+        }
+        int r = ovl_sys_faccessat(AT_FDCWD, m->merged, F_OK, AT_EACCESS);
+        if (r == -EACCES) {
+                __atomic_store_n(&m->above, 0, __ATOMIC_RELAXED);
+                return r;
+        }
+        __atomic_store_n(&m->above, 1, __ATOMIC_RELAXED);
+        return 0;
+}
+
+void ovl_above_changed(struct ovl_config *cfg)
+{
+        for (int i = 0; cfg && i < cfg->nmounts; i++) {
+                __atomic_store_n(&cfg->mounts[i].above, 0, __ATOMIC_RELAXED);
+        }
 }
 
 void ovl_loc_stat(const struct ovl_loc *loc, struct stat *out)

@@ -118,6 +118,12 @@ static int fifo_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
                 if ((flags & O_ACCMODE) == O_RDONLY) {
                         return 0;
                 }
+                /* may_open's permission check comes first (O_TRUNC means nothing) */
+                int acc = (flags & O_ACCMODE) == O_WRONLY ? W_OK : R_OK | W_OK;
+                int r = ovl_sys_faccessat(ovl_loc_fd(loc), ovl_loc_relpath(loc), acc, AT_EACCESS);
+                if (r == -EACCES || r == -EPERM) {
+                        return r;
+                }
                 bool probe = (flags & O_NONBLOCK) && (flags & O_ACCMODE) == O_WRONLY;
                 int fd = probe ? open_real(loc, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0) : -EROFS;
                 if (fd >= 0) {

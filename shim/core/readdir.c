@@ -360,6 +360,13 @@ static int name_visible(const struct ovl_loc *loc, const char *rp)
                 if (p == OVL_P_WHITEOUT) {
                         return 0;
                 }
+                /* a name in a lower we may not look at (no search permission,
+                 * nothing to lend) is one the kernel, looking with the
+                 * mounter's rights, would count unless it is a whiteout; an
+                 * upper we may not search is lent rights (ovl_dir_empty) */
+                if (p == -EACCES && i > 0) {
+                        return 1;
+                }
                 if (p != OVL_P_ABSENT) {
                         return p < 0 ? p : 1;
                 }
@@ -389,11 +396,7 @@ static int layer_empty(const struct ovl_loc *loc, int i)
                                 continue;
                         }
                         int v = name_visible(loc, rp);
-                        /* a name in a lower we may not look at (no search
-                         * permission, nothing to lend) is one the kernel,
-                         * looking with the mounter's rights, would count
-                         * unless it is a whiteout */
-                        r = v > 0 || (v == -EACCES && i > 0) ? -ENOTEMPTY : (v < 0 ? v : 0);
+                        r = v > 0 ? -ENOTEMPTY : v;
                 }
         }
         ovl_sys_close(dfd);

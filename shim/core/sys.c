@@ -199,6 +199,21 @@ uid_t ovl_sys_geteuid(void)
         return (uid_t)ovl_sys6(SYS_geteuid, 0, 0, 0, 0, 0, 0);
 }
 
+bool ovl_sys_cap_effective(int cap)
+{
+        struct {
+                unsigned version;
+                int pid;
+        } h = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+        struct {
+                unsigned effective, permitted, inheritable;
+        } d[2] = {{0, 0, 0}, {0, 0, 0}};
+        if (cap < 0 || cap >= 64 || ovl_sys6(SYS_capget, (long)&h, (long)d, 0, 0, 0, 0) < 0) {
+                return false;
+        }
+        return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
 int ovl_sys_unlinkat(int dirfd, const char *path, int flags)
 {
         return (int)S3(SYS_unlinkat, dirfd, path, flags);

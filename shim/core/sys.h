@@ -6,6 +6,7 @@
 #define OVL_SYS_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,6 +40,8 @@ int ovl_sys_getrlimit_nofile(unsigned long *soft);
 int ovl_sys_sigprocmask(int how, const void *set, void *old);
 pid_t ovl_sys_getpid(void);
 uid_t ovl_sys_geteuid(void);
+/* Whether capability CAP (CAP_SYS_ADMIN, ...) is in the caller's effective set. */
+bool ovl_sys_cap_effective(int cap);
 
 int ovl_sys_unlinkat(int dirfd, const char *path, int flags);
 int ovl_sys_renameat2(int od, const char *o, int nd, const char *n, unsigned flags);

@@ -24,6 +24,11 @@ static unsigned dir_moves;      /* directories this process renamed or removed *
 static unsigned dir_moves_seen; /* ... when the cwd was last checked */
 static bool cwd_gone;           /* a shadow cwd whose merged directory is gone */
 static bool cwd_shadow;         /* the kernel cwd is a shadow under WORK/ovlshim/cwd */
+/* the identity of the cwd's parent when this process removed the cwd: the
+ * kernel's ".." from it leads there, removed or not */
+static bool cwd_parent_known;
+static dev_t cwd_parent_dev;
+static ino_t cwd_parent_ino;
 
 int ovl_cwd_get(char *out, size_t cap)
 {
@@ -51,6 +56,7 @@ void ovl_cwd_set(const char *path, int near)
 {
         __atomic_store_n(&cwd_gone, false, __ATOMIC_RELAXED);
         __atomic_store_n(&cwd_shadow, false, __ATOMIC_RELAXED);
+        __atomic_store_n(&cwd_parent_known, false, __ATOMIC_RELAXED);
         sigset_t all, old;
         sigfillset(&all);
         ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
@@ -496,9 +502,69 @@ static bool shadow_gone(void)
         return ovl_cwd_get(v, sizeof(v)) == 1 && ovl_shadow_gone(v);
 }
 
+/* The merged directory at `path`, its identity (ovl_loc_stat); false when
+ * there is none. */
+static bool dir_identity(const char *path, dev_t *dev, ino_t *ino)
+{
+        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
+        bool ok = loc && ovl_resolve(ovl_active(), NULL, path, 0, loc) == OVL_IN &&
+                  loc->layer >= 0 && S_ISDIR(loc->st.st_mode);
+        if (ok) {
+                struct stat st;
+                ovl_loc_stat(loc, &st);
+                *dev = st.st_dev;
+                *ino = st.st_ino;
+        }
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+        return ok;
+}
+
+void ovl_cwd_dir_removed(const struct ovl_loc *loc)
+{
+        char v[PATH_MAX], c[PATH_MAX];
+        if (ovl_loc_path(loc, v, sizeof(v)) < 0 || ovl_cwd_get(c, sizeof(c)) != 1 || strcmp(c, v)) {
+                return;
+        }
+        char *s = strrchr(c, '/');
+        if (!s || s == c) {
+                return;
+        }
+        *s = '\0';
+        dev_t d;
+        ino_t i;
+        if (dir_identity(c, &d, &i)) {
+                cwd_parent_dev = d;
+                cwd_parent_ino = i;
+                __atomic_store_n(&cwd_parent_known, true, __ATOMIC_RELEASE);
+        }
+}
+
+bool ovl_cwd_parent_replaced(const char *parent)
+{
+        if (!__atomic_load_n(&cwd_parent_known, __ATOMIC_ACQUIRE)) {
+                return false;
+        }
+        dev_t d;
+        ino_t i;
+        return !dir_identity(parent, &d, &i) || d != cwd_parent_dev || i != cwd_parent_ino;
+}
+
 void ovl_cwd_dir_moved(void)
 {
         __atomic_add_fetch(&dir_moves, 1, __ATOMIC_RELEASE);
+}
+
+bool ovl_cwd_refresh(void)
+{
+        char real[PATH_MAX], v[PATH_MAX], old[PATH_MAX];
+        int layer = -1;
+        if (ovl_in_vfork_child() || ovl_cwd_get(old, sizeof(old)) != 1 ||
+            ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/' ||
+            !ovl_unmap_real(real, v, sizeof(v), &layer) || layer != 0 || !strcmp(v, old)) {
+                return false;
+        }
+        ovl_cwd_set(v, 1);
+        return true;
 }
 
 void ovl_cwd_follow_moves(void)
@@ -621,6 +687,10 @@ OVL_EXPORT char *getcwd(char *buf, size_t size)
         if (ovl_cwd_dead()) {
                 errno = ENOENT; /* the directory was removed, as getcwd(2) says */
                 return NULL;
+        }
+        if (!__atomic_load_n(&cwd_shadow, __ATOMIC_RELAXED) && ovl_cwd_refresh() &&
+            ovl_cwd_get(v, sizeof(v)) != 1) {
+                return REAL(getcwd)(buf, size); /* another process moved it (or a parent) */
         }
         size_t need = strlen(v) + 1;
         if (buf && size == 0) {

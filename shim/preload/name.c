@@ -61,8 +61,13 @@ static int parent_outside(int dirfd, const char *pspec, int k, const struct ovl_
 
 /* A removed directory holds nothing: a name below one of its names is
  * ENOENT on the way; its own names are looked up (and found missing). */
-static int in_dead_dir(const char *path, size_t b, struct ovl_mount *m, struct ovl_name *nm)
+static int in_dead_dir(int dirfd, const char *path, size_t b, struct ovl_mount *m,
+                       struct ovl_name *nm)
 {
+        int r = ovl_dead_search(dirfd); /* may_lookup, for its first name */
+        if (r < 0) {
+                return r;
+        }
         for (size_t i = 0; i < b; i++) {
                 bool dot = path[i] == '.' && (i == 0 || path[i - 1] == '/') && path[i + 1] == '/';
                 if (path[i] != '/' && !dot) {
@@ -96,7 +101,12 @@ static int parent(int dirfd, const char *path, size_t b, struct ovl_name *nm)
         nm->where = k;
         if (k == OVL_IN) {
                 nm->pm = nm->loc->m;
-                return nm->loc->layer < 0 ? -ENOENT : 0; /* "missing/" resolves */
+                if (nm->loc->layer < 0) {
+                        return -ENOENT; /* "missing/" resolves */
+                }
+                /* link_path_walk asks may_lookup of the last name's directory
+                 * before it looks at that name ("." and too long ones too) */
+                return nm->last == OVL_LAST_ROOT ? 0 : ovl_may_search(nm->loc);
         }
         nm->pm = NULL;
         return parent_outside(dirfd, pspec, k, nm->loc);
@@ -126,7 +136,7 @@ int ovl_name_at(int dirfd, const char *path, struct ovl_name *nm)
          * ".." themselves are names in it */
         struct ovl_mount *dm = b && ovl_starts_dotdot(path) ? NULL : ovl_base_dead(dirfd, path);
         if (dm) {
-                return in_dead_dir(path, b, dm, nm);
+                return in_dead_dir(dirfd, path, b, dm, nm);
         }
         if (nm->last != OVL_LAST_NORM || nm->toolong) {
                 return parent(dirfd, path, b, nm);
@@ -175,9 +185,11 @@ int ovl_name_kind(int dirfd, const char *path, struct ovl_name *nm)
         if (e < 0 || nm->where == OVL_IN) {
                 return e < 0 ? e : OVL_IN;
         }
-        /* "link/" where the link leads out: the name itself is outside; or
-         * ".." from a removed cwd, whose parent is still in the overlay */
-        int k2 = ovl_at(dirfd, path, OVL_R_NOFOLLOW, nm->loc);
+        /* the name is outside (its directory is): the kernel's, with the real
+         * path of its directory, the name not followed even with a slash
+         * ("link/": EEXIST, ENOTDIR); or ".." from a removed cwd, whose parent
+         * is still in the overlay */
+        int k2 = ovl_at(dirfd, path, OVL_R_NOFOLLOW | OVL_R_NAME, nm->loc);
         if (k2 == OVL_IN && nm->last != OVL_LAST_NORM) {
                 nm->where = OVL_IN;
                 nm->pm = nm->loc->m;
@@ -202,6 +214,9 @@ int ovl_name_lookup(const struct ovl_name *nm)
         if (nm->pm && !nm->pm->layers[0].path) {
                 return -EROFS;
         }
+        if (nm->dead && nm->toolong) {
+                return -ENOENT; /* lookup_one_qstr_excl: a dead directory before ->lookup */
+        }
         return nm->toolong ? -ENAMETOOLONG : 0;
 }
 
@@ -211,7 +226,7 @@ static int name_create(const struct ovl_name *nm, bool dir)
                 return -EEXIST;
         }
         if (nm->toolong) {
-                return -ENAMETOOLONG;
+                return nm->dead ? -ENOENT : -ENAMETOOLONG; /* the dead dir before ->lookup */
         }
         if (ovl_name_exists(nm)) {
                 return -EEXIST;

@@ -76,6 +76,9 @@ int ovl_dead_change(int dirfd, const char *path, const char *rmx);
  * it with ".."? */
 struct ovl_mount *ovl_base_dead(int dirfd, const char *path);
 bool ovl_starts_dotdot(const char *path);
+/* may_lookup in a removed directory (dirfd or AT_FDCWD) that is the real one
+ * (not a shadow): -EACCES when the caller may not search it, else 0. */
+int ovl_dead_search(int dirfd);
 /* The merged path of an fd that stands for something in an overlay; the
  * layer index through `layer`. Returns the mount or NULL. */
 struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer);
@@ -95,7 +98,18 @@ void ovl_cwd_set(const char *path, int near);
  * ancestor): the kernel cwd moved with it, and the next look at the cwd
  * learns the new merged path from it. */
 void ovl_cwd_dir_moved(void);
+/* This process removed the merged directory `loc`: if it was the cwd, the
+ * identity of its parent is kept (ovl_cwd_parent_replaced). */
+void ovl_cwd_dir_removed(const struct ovl_loc *loc);
+/* Is the merged directory at `parent` (the removed cwd's parent by its path)
+ * not the one the cwd had when it was removed (itself removed, maybe made
+ * again)? false when that is not known. */
+bool ovl_cwd_parent_replaced(const char *parent);
 void ovl_cwd_follow_moves(void);
+/* The cwd's merged path failed a walk: another process may have moved its
+ * upper directory. true when the kernel's cwd maps to another merged path
+ * now (and the cwd was set to it). */
+bool ovl_cwd_refresh(void);
 /* Was the directory the kernel cwd stands on removed (through the overlay)? */
 bool ovl_cwd_dead(void);
 /* ... known without a syscall (this process saw it removed) */

@@ -251,25 +251,44 @@ int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap)
 
 static struct ovl_mount *mount_of(const char *merged);
 
-/* A removed merged directory that went through WORK (dir.c mark_gone): its
- * real path, a WORK name, becomes the merged one it had, still " (deleted)". */
+/* A removed merged directory that went through WORK (dir.c mark_gone), or a
+ * directory removed before, inside one: its real path, a WORK name (and the
+ * names below it), becomes the merged one it had, still " (deleted)". */
 static bool gone_merged(int fd, char *real)
 {
-        char v[PATH_MAX];
-        if (!strstr(real, "/#ovlshim-")) {
+        char v[PATH_MAX], up[PATH_MAX];
+        char *w = strstr(real, "/#ovlshim-");
+        if (!w) {
                 return false;
         }
+        char tail[PATH_MAX];
+        snprintf(tail, sizeof(tail), "%s", w + 1);
+        ovl_strip_deleted(tail);
+        char *below = strchr(tail, '/'); /* the names below the WORK one */
+        int k = 0;
+        for (char *c = below; c; c = strchr(c + 1, '/')) {
+                k++;
+        }
+        if (3 * k + 2 > (int)sizeof(up)) {
+                return false;
+        }
+        char *o = up; /* the WORK directory: k times ".." up from fd */
+        *o++ = '.';
+        for (int i = 0; i < k; i++) {
+                memcpy(o, i ? "/.." : ".", i ? 3 : 1);
+                o += i ? 3 : 1;
+        }
+        *o = '\0';
         /* by path: fgetxattr refuses O_PATH fds */
-        ssize_t n = ovl_sys_getxattrat(fd, ".", OVL_XATTR_GONE, v, sizeof(v) - sizeof(OVL_DELETED));
+        ssize_t n = ovl_sys_getxattrat(fd, up, OVL_XATTR_GONE, v, sizeof(v) - 1);
         if (n <= 0 || v[0] != '/') {
                 return false;
         }
         v[n] = '\0';
-        if (!mount_of(v)) {
+        if (!mount_of(v) ||
+            snprintf(real, PATH_MAX, "%s%s%s", v, below ? below : "", OVL_DELETED) >= PATH_MAX) {
                 return false;
         }
-        memcpy(real, v, (size_t)n);
-        memcpy(real + n, OVL_DELETED, sizeof(OVL_DELETED));
         return true;
 }
 
@@ -295,16 +314,6 @@ struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer)
                 return mount_of(real);
         }
         return ovl_unmap_real(real, out, cap, layer);
-}
-
-static bool starts_in_overlay(const char *path)
-{
-        for (int i = 0; i < cfg.nmounts; i++) {
-                if (ovl_path_under(path, cfg.mounts[i].merged, cfg.mounts[i].merged_len) >= 0) {
-                        return true;
-                }
-        }
-        return false;
 }
 
 /* Could (base, path) land in an overlay? Lexically, which is exact unless a
@@ -392,9 +401,44 @@ static void removed_base(char *base, const char **path)
         ovl_sys_scratch_free(loc, sizeof(*loc));
 }
 
+/* How many ".." a path begins with (past "." components). */
+static int dotdots(const char *p)
+{
+        int n = 0;
+        while (starts_dotdot(p)) {
+                p = skip_dots(p) + 2;
+                while (*p == '/') {
+                        p++;
+                }
+                n++;
+        }
+        return n;
+}
+
+/* Is the real directory `ups` levels above the removed one of dirfd (or the
+ * cwd) removed too? The kernel's ".." follows the old parents, removed or
+ * not, where the merged path may name a directory made again since: in a
+ * removed one it finds nothing and creates nothing, and so does the kernel
+ * when it gets the call as it is. */
+static bool real_up_dead(int dirfd, int ups)
+{
+        char rel[3 * 40];
+        struct stat st;
+        if (ups < 1 || ups > 40) {
+                return false;
+        }
+        for (int i = 0; i < ups; i++) {
+                memcpy(rel + 3 * i, "../", 3);
+        }
+        rel[3 * ups - 1] = '\0';
+        return ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) == 0 && st.st_nlink == 0 &&
+               ovl_sys_fstatat(dirfd, rel, &st, 0) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0;
+}
+
 /* The base a relative path starts from: 1 inside an overlay, 2 an ancestor
  * of one, 0 unrelated, -1 nothing to do with any overlay (base unset).
- * *shadow: a dirfd on a shadow directory (a lower-only merged one). */
+ * *shadow: a dirfd on a shadow directory (a lower-only merged one). -2: ".."
+ * from a removed directory of an overlay the caller may not search (EACCES). */
 static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
 {
         if (dirfd == AT_FDCWD) {
@@ -410,6 +454,8 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
                 return -1;
         }
         bool gone = st.st_nlink == 0 && gone_merged(dirfd, real);
+        bool dead_up = st.st_nlink == 0 && starts_dotdot(*path);
+        int ups = dotdots(*path);
         if (!dead_dir_base(&st, real, path)) {
                 return -1;
         }
@@ -421,7 +467,14 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
                 return ovl_path_near(&cfg, base);
         }
         *shadow = layer == -2 || layer > 0; /* a lower-only directory, dead once removed */
+        /* ".." is looked up in the removed directory: may_lookup asks its mode */
+        if (dead_up && ovl_dead_search(dirfd) < 0) {
+                return -2;
+        }
         removed_base(base, path);
+        if (dead_up && real_up_dead(dirfd, ups - dotdots(*path))) {
+                return -1;
+        }
         return 1;
 }
 
@@ -435,17 +488,50 @@ static struct ovl_mount *mount_of(const char *merged)
         return NULL;
 }
 
+int ovl_dead_search(int dirfd)
+{
+        struct stat st;
+        if (ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) < 0 || st.st_nlink != 0) {
+                return 0; /* a shadow cwd: not the directory the kernel would ask */
+        }
+        int r = ovl_sys_faccessat(dirfd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
+        return r == -EACCES ? r : 0;
+}
+
 /* The cwd or dirfd was removed: asked only after a walk from it failed (a
  * live one pays nothing). ".." climbs to the old parent; anything else finds
  * nothing, and only the directory itself is the kernel's to answer (it may
  * be a live shadow directory in WORK). */
-static int in_dead_cwd(char *base, const char *path, int rflags, struct ovl_loc *loc)
+static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int rflags,
+                       struct ovl_loc *loc)
 {
         if (!starts_dotdot(path)) {
-                return *skip_dots(path) ? -ENOENT : OVL_PASS;
+                if (!*skip_dots(path)) {
+                        return OVL_PASS;
+                }
+                int r = ovl_dead_search(dirfd);
+                return r < 0 ? r : -ENOENT;
         }
+        int r = ovl_dead_search(dirfd);
+        if (r < 0) {
+                return r;
+        }
+        int ups = dotdots(path);
         up_one(base, &path);
+        /* its old parent, removed since (maybe made again): nothing is found in it */
+        if (dirfd == AT_FDCWD && !starts_dotdot(path) && *skip_dots(path) &&
+            ovl_cwd_parent_replaced(base)) {
+                return -ENOENT;
+        }
         removed_base(base, &path);
+        if (real_up_dead(dirfd, ups - dotdots(path))) {
+                return OVL_PASS;
+        }
+        /* a shadow's old parent had a lower layer too: if its merged path shows
+         * none, it was removed (and maybe made again): nothing is found in it */
+        if (shadow && !starts_dotdot(path) && *skip_dots(path) && ovl_shadow_gone(base)) {
+                return -ENOENT;
+        }
         return ovl_resolve(&cfg, base, path, rflags, loc);
 }
 
@@ -487,10 +573,20 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 return OVL_PASS;
         }
         if (path[0] == '/') {
-                if (!starts_in_overlay(path) && !may_enter(NULL, path)) {
+                struct ovl_mount *m = mount_of(path);
+                if (!m && !may_enter(NULL, path)) {
                         return OVL_PASS;
                 }
-                return ovl_resolve(&cfg, NULL, path, rflags, loc);
+                if (m && ovl_above(m, false) < 0) {
+                        return -EACCES;
+                }
+                int r = ovl_resolve(&cfg, NULL, path, rflags, loc);
+                /* a failure, or a missing name (which a call may create): asked
+                 * again, another process may have changed a mode above */
+                if (m && (r < 0 || (r == OVL_IN && loc->layer < 0)) && ovl_above(m, true) < 0) {
+                        return -EACCES;
+                }
+                return r;
         }
         if (!path[0] && !(rflags & OVL_R_EMPTY)) {
                 return OVL_PASS;
@@ -498,6 +594,9 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         char base[PATH_MAX];
         bool shadow = false;
         int near = dirfd_base(dirfd, base, &path, &shadow);
+        if (near == -2) {
+                return -EACCES;
+        }
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
         }
@@ -508,7 +607,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         bool self = !*skip_dots(path);
         dead_first = dead_first || self || ovl_cwd_known_dead();
         if (dead_first && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
-                return in_dead_cwd(base, path, rflags, loc);
+                return in_dead_cwd(AT_FDCWD, ovl_cwd_on_shadow(), base, path, rflags, loc);
         }
         /* a removed lower-only directory itself is the kernel's to answer on the real one (a
          * lower directory, or a shadow), which nothing then changes (ovl_dead_change) */
@@ -518,9 +617,18 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         int r = ovl_resolve(&cfg, base, path, rflags, loc);
         /* another process may have removed the cwd, even put a file in its place; a dirfd
          * on a lower-only directory stands in its shadow, which outlives the merged one */
-        if ((r == -ENOENT || r == -ENOTDIR) && near == 1 &&
+        /* (a too long name in it too: __lookup_slow finds the directory dead before
+         * ->lookup looks at the name; and EACCES: the walk to the removed directory's
+         * merged path, which the kernel does not make, may meet one) */
+        bool retry = r == -ENOENT || r == -ENOTDIR || (r == -EACCES && dirfd == AT_FDCWD) ||
+                     (r == -ENAMETOOLONG && strlen(path) < PATH_MAX);
+        if (retry && near == 1 &&
             (dirfd == AT_FDCWD ? ovl_cwd_dead() : shadow && ovl_shadow_gone(base))) {
-                r = in_dead_cwd(base, path, rflags, loc);
+                r = in_dead_cwd(dirfd, dirfd == AT_FDCWD ? ovl_cwd_on_shadow() : shadow, base, path,
+                                rflags, loc);
+        } else if (retry && near == 1 && dirfd == AT_FDCWD && ovl_cwd_refresh() &&
+                   ovl_cwd_get(base, PATH_MAX) == 1) {
+                r = ovl_resolve(&cfg, base, path, rflags, loc); /* moved by another process */
         }
         return r;
 }

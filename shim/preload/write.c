@@ -105,6 +105,7 @@ static int rmdir_name(struct ovl_config *cfg, struct ovl_name *nm)
         r = r < 0 ? r : ovl_rmdir(cfg, nm->loc);
         if (r == 0) {
                 ovl_cwd_dir_moved(); /* it may have been the cwd */
+                ovl_cwd_dir_removed(nm->loc);
         }
         return r;
 }
@@ -189,22 +190,31 @@ OVL_EXPORT int remove(const char *p)
                remove_name(cfg, &nm));
 }
 
+/* A mode outside the overlays changed: maybe one above a MERGED. */
+static int outside_mode(int r)
+{
+        if (r == 0) {
+                ovl_above_changed(ovl_active());
+        }
+        return r;
+}
+
 OVL_EXPORT int chmod(const char *p, mode_t mode)
 {
-        CHANGE("chmod", AT_FDCWD, p, 0, REAL(chmod)(p, mode), REAL(chmod)(real_path, mode),
-               ovl_chmod(cfg, &loc, mode));
+        CHANGE("chmod", AT_FDCWD, p, 0, outside_mode(REAL(chmod)(p, mode)),
+               outside_mode(REAL(chmod)(real_path, mode)), ovl_chmod(cfg, &loc, mode));
 }
 
 OVL_EXPORT int lchmod(const char *p, mode_t mode)
 {
-        CHANGE("lchmod", AT_FDCWD, p, NF, REAL(lchmod)(p, mode), REAL(lchmod)(real_path, mode),
-               ovl_chmod(cfg, &loc, mode));
+        CHANGE("lchmod", AT_FDCWD, p, NF, outside_mode(REAL(lchmod)(p, mode)),
+               outside_mode(REAL(lchmod)(real_path, mode)), ovl_chmod(cfg, &loc, mode));
 }
 
 OVL_EXPORT int fchmodat(int fd, const char *p, mode_t mode, int flags)
 {
-        CHANGE("fchmodat", fd, p, at_flags(flags), REAL(fchmodat)(fd, p, mode, flags),
-               REAL(fchmodat)(AT_FDCWD, real_path, mode, flags & ~AT_EMPTY_PATH),
+        CHANGE("fchmodat", fd, p, at_flags(flags), outside_mode(REAL(fchmodat)(fd, p, mode, flags)),
+               outside_mode(REAL(fchmodat)(AT_FDCWD, real_path, mode, flags & ~AT_EMPTY_PATH)),
                ovl_chmod(cfg, &loc, mode));
 }
 
@@ -254,6 +264,15 @@ static int utimes_loc(struct ovl_config *cfg, struct ovl_loc *loc, const struct 
                 tv_to_ts(tv, ts);
         }
         return ovl_utimens(cfg, loc, tv ? ts : NULL);
+}
+
+static int utimes_check(const struct ovl_loc *loc, const struct timeval *tv)
+{
+        struct timespec ts[2];
+        if (tv) {
+                tv_to_ts(tv, ts);
+        }
+        return ovl_utimens_check(loc, tv ? ts : NULL);
 }
 
 static int utime_loc(struct ovl_config *cfg, struct ovl_loc *loc, const struct utimbuf *t)
@@ -383,7 +402,7 @@ static void side(int *fd, const char **p, int rf, struct ovl_loc *loc)
 static int pass_two(struct two *t, int orf)
 {
         side(&t->ofd, &t->o, orf, &t->a);
-        side(&t->nfd, &t->n, NF, &t->b);
+        side(&t->nfd, &t->n, NF | OVL_R_NAME, &t->b);
         return 0;
 }
 
@@ -510,7 +529,7 @@ static int rename_two(const char *call, struct two *t, unsigned flags, int *res)
                 r = ovl_name_at(t->nfd, t->n, &nb);
         }
         if (r == 0 && !na.pm && !nb.pm && na.where != OVL_IN && nb.where != OVL_IN) {
-                return pass_two(t, NF);
+                return pass_two(t, NF | OVL_R_NAME);
         }
         if (r == 0 && !na.pm && !nb.pm && na.where != OVL_IN) {
                 r = old_outside_exists(t);
@@ -853,13 +872,39 @@ static int fd_resolve(const char *fdv, int layer, bool chg, struct ovl_loc *loc)
         return chg && layer > 0 && loc->layer < 0 ? -EEXIST : k;
 }
 
-/* A shadow fd is the kernel's, unless a change meets it removed (as one on a lower) */
-#define FD_OP_(call, fd, chg, rmx, pass, op)                                                       \
+/* The object of an fd on a lower object whose merged name is gone (unlinked,
+ * or its directory removed): loc names it in its own layer. The kernel still
+ * checks a change of it, then its copy-up fails. */
+static bool fd_object(int fd, struct ovl_mount *m, const char *fdv, int layer, struct ovl_loc *loc)
+{
+        size_t n = strlen(fdv);
+        if (layer < 1 || n < m->merged_len || ovl_sys_fstat(fd, &loc->st) < 0) {
+                return false;
+        }
+        const char *rel = fdv + m->merged_len;
+        rel += *rel == '/';
+        memmove(loc->rel, rel, strlen(rel) + 1);
+        loc->m = m;
+        loc->layer = layer;
+        loc->nstack = 0;
+        return true;
+}
+
+/* The answer for an fd whose merged name is gone (k): the change's own check (chk)
+ * first, then k; chk may answer 1 for a change that succeeds doing nothing. */
+static int fd_gone_answer(int k, int chk)
+{
+        return chk < 0 ? chk : (chk == 1 ? 0 : k);
+}
+
+/* A shadow fd is the kernel's, unless a change meets it removed (as one on a lower).
+ * rmx: the xattr a removal names (ovl_dead_dir_change). */
+#define FD_OP_(call, fd, chg, rmx, pass, op, chk)                                                  \
         do {                                                                                       \
                 char fdv[PATH_MAX];                                                                \
                 int layer = 0;                                                                     \
-                bool mine = ovl_fd_merged(fd, fdv, sizeof(fdv), &layer) && layer != 0 &&           \
-                            fd_can_change(fd);                                                     \
+                struct ovl_mount *fm = ovl_fd_merged(fd, fdv, sizeof(fdv), &layer);                \
+                bool mine = fm && layer != 0 && fd_can_change(fd);                                 \
                 bool dead_dir = mine && (chg) && fd_dead_lower_dir(fd, fdv, layer);                \
                 if (!mine || (layer == -2 && !dead_dir)) {                                         \
                         return pass;                                                               \
@@ -870,31 +915,41 @@ static int fd_resolve(const char *fdv, int layer, bool chg, struct ovl_loc *loc)
                 struct ovl_loc loc;                                                                \
                 struct ovl_config *cfg = ovl_active();                                             \
                 int k = fd_resolve(fdv, layer, chg, &loc);                                         \
+                if ((k == -ENOENT || k == -ENOTDIR || k == -EEXIST ||                              \
+                     (k == OVL_IN && loc.layer < 0)) &&                                            \
+                    fd_object(fd, fm, fdv, layer, &loc)) {                                         \
+                        int r = fd_gone_answer(k == -EEXIST ? k : -ENOENT, (chk));                 \
+                        return done(call, fdv, r, &loc, r);                                        \
+                }                                                                                  \
                 return done(call, fdv, k, &loc, k < 0 ? k : (op));                                 \
         } while (0)
 
 /* an fd op that changes attributes, and one that does not */
-#define FD_CHANGE(call, fd, pass, op) FD_OP_(call, fd, true, NULL, pass, op)
-#define FD_OP(call, fd, pass, op) FD_OP_(call, fd, false, NULL, pass, op)
+#define FD_CHANGE(call, fd, pass, op, chk) FD_OP_(call, fd, true, NULL, pass, op, chk)
+#define FD_OP(call, fd, pass, op, chk) FD_OP_(call, fd, false, NULL, pass, op, chk)
 
 OVL_EXPORT int fchmod(int fd, mode_t mode)
 {
-        FD_CHANGE("fchmod", fd, REAL(fchmod)(fd, mode), ovl_chmod(cfg, &loc, mode));
+        FD_CHANGE("fchmod", fd, outside_mode(REAL(fchmod)(fd, mode)), ovl_chmod(cfg, &loc, mode),
+                  ovl_chmod_check(&loc));
 }
 
 OVL_EXPORT int fchown(int fd, uid_t u, gid_t g)
 {
-        FD_CHANGE("fchown", fd, REAL(fchown)(fd, u, g), ovl_chown(cfg, &loc, u, g));
+        FD_CHANGE("fchown", fd, REAL(fchown)(fd, u, g), ovl_chown(cfg, &loc, u, g),
+                  ovl_chown_check(&loc, u, g));
 }
 
 OVL_EXPORT int futimens(int fd, const struct timespec t[2])
 {
-        FD_CHANGE("futimens", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t));
+        FD_CHANGE("futimens", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t),
+                  ovl_utimens_check(&loc, t));
 }
 
 OVL_EXPORT int futimes(int fd, const struct timeval t[2])
 {
-        FD_CHANGE("futimes", fd, REAL(futimes)(fd, t), utimes_loc(cfg, &loc, t));
+        FD_CHANGE("futimes", fd, REAL(futimes)(fd, t), utimes_loc(cfg, &loc, t),
+                  utimes_check(&loc, t));
 }
 
 /* A name in an overlay namespace set or removed through an fd on an upper
@@ -921,7 +976,7 @@ OVL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
                 return (int)ovl_ret(e);
         }
         FD_CHANGE("fsetxattr", fd, REAL(fsetxattr)(fd, e ? dn : n, v, s, f),
-                  ovl_setxattr(cfg, &loc, n, v, s, f));
+                  ovl_setxattr(cfg, &loc, n, v, s, f), ovl_xattr_check(&loc, n, v ? v : "", s));
 }
 
 OVL_EXPORT int fremovexattr(int fd, const char *n)
@@ -932,7 +987,7 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
                 return (int)ovl_ret(e);
         }
         FD_OP_("fremovexattr", fd, true, n, REAL(fremovexattr)(fd, e ? dn : n),
-               ovl_removexattr(cfg, &loc, n));
+               ovl_removexattr(cfg, &loc, n), ovl_xattr_check(&loc, n, NULL, 0));
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
@@ -948,18 +1003,21 @@ static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, of
 
 OVL_EXPORT int ftruncate(int fd, off_t len)
 {
-        FD_OP("ftruncate", fd, REAL(ftruncate)(fd, len), ftruncate_loc(cfg, &loc, fd, len));
+        FD_OP("ftruncate", fd, REAL(ftruncate)(fd, len), ftruncate_loc(cfg, &loc, fd, len),
+              -ENOENT);
 }
 
 OVL_EXPORT int ftruncate64(int fd, off64_t len)
 {
-        FD_OP("ftruncate64", fd, REAL(ftruncate64)(fd, len), ftruncate_loc(cfg, &loc, fd, len));
+        FD_OP("ftruncate64", fd, REAL(ftruncate64)(fd, len), ftruncate_loc(cfg, &loc, fd, len),
+              -ENOENT);
 }
 
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)
 {
         /* glibc's futimens is this call with a NULL path */
-        FD_CHANGE("utimensat", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t));
+        FD_CHANGE("utimensat", fd, REAL(futimens)(fd, t), ovl_utimens(cfg, &loc, t),
+                  ovl_utimens_check(&loc, t));
 }
 
 /* glibc declares the path nonnull, but the kernel (and futimens) pass NULL */

@@ -56,6 +56,15 @@ ovl_fixture_cred() {
 			ovl_mk_whiteout "$(ovl__layer_fmt "$fmt" u)" "$U/sg" "$f"
 		done
 		chmod 2775 "$U/sg"
+		# a lower dir to replace by an opaque one; a lower dir to stand in, then remove
+		mkdir -p "$L1/xo/b" "$L1/dl/c"
+		ovl__w "$L1" xo/b/f "xo b f"
+		ovl__w "$L1" dl/c/f "dl c f"
+		# read-only lower files: one for security.* calls, one to hold an fd on while its
+		# name goes
+		ovl__w "$L2" g444 "g444"
+		ovl__w "$L2" h444 "h444"
+		chmod 444 "$L2/g444" "$L2/h444"
 		chmod 555 "$L1/ro" "$U/ro" "$L2/lro"
 		chmod 500 "$L2/d500"
 		chmod 400 "$L2/f400"
@@ -114,6 +123,39 @@ os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\"
 	ovl_check root_644_next 'stat -c "%n %a" "$M"; ls -a "$M"; setfattr -n user.r -v 1 "$M"; getfattr -d "$M"; touch -d @1400000000 "$M"; stat -c "%n %a %Y" "$M"; cat "$M/ro/g"; chmod 755 "$M"; cat "$M/ro/g"; chmod 755 "$M/ns" "$M/ns3"'
 	# a new dir in a setgid dir inherits the bit, also over a whiteout
 	ovl_check sgid_dir 'cd "$M" && mkdir -m 700 sg/d2 sg/n && stat -c "%n %a %U %G" sg/d2 sg/n'
+	# security.* is refused before anything is looked at or copied up (cap_inode_removexattr,
+	# cap_inode_setxattr, cap_convert_nscap: a malformed capability is EINVAL first)
+	ovl_check security_xattrs 'cd "$M" && for a in "-x security.capability" "-x security.foo" \
+		"-n security.foo -v 1" "-n security.capability -v 0x0000000201200000000000000000000000000000" \
+		"-n security.capability -v 0x01"; do setfattr $a g444 capf; echo rc=$?; done'
+	# may_lookup in the last name's directory comes before that name: too long, or "."
+	ovl_check name_in_nosearch 'cd "$M" && mkdir nsn && chmod 644 nsn && L=$(printf "L%.0s" $(seq 300)) &&
+		{ mkdir "nsn/$L"; rmdir "nsn/$L"; ln -s x "nsn/$L"; mkdir nsn/./; rmdir nsn/.; echo rc=$?; chmod 755 nsn; }'
+	# the last name of mkdir is not followed, not even with a slash, outside the overlay too
+	ovl_check mkdir_link_slash 'cd "$M" && d=$(mktemp -d) && ln -s "$d" out && ln -s t "$d/l" &&
+		{ mkdir out/l/; echo rc=$?; ls "$d"; rm out "$d/l"; rmdir "$d"; }'
+	# a directory exchanged into a merged parent is made opaque: the lower there stays hidden
+	ovl_check exchange_opaque 'cd "$M" && rm -r xo && mkdir xo && mkdir -p pu/n && touch pu/n/new && python3 -c "
+import ctypes
+print(ctypes.CDLL(None, use_errno=True).renameat2(-100, b\"xo\", -100, b\"pu/n\", 2))
+" && ls -A xo pu/n'
+	# a removed cwd whose parent was removed and made again: ".." leads to the removed one
+	ovl_check dead_cwd_parent 'cd "$M" && mkdir -p up/c && python3 -c "
+import os
+for d in (\"up\", \"dl\"):
+    os.chdir(\"$M/\" + d + \"/c\")
+    for f in os.listdir(\".\"): os.unlink(f)
+    os.rmdir(\"../c\"); os.rmdir(\"$M/\" + d); os.mkdir(\"$M/\" + d)
+    try: os.close(os.open(\"../n1\", os.O_RDONLY | os.O_CREAT, 0o644)); print(d, \"created\")
+    except OSError as e: print(d, e.strerror)
+" && ls -A up dl'
+	# an fd whose name is gone: the object's own permission check first
+	ovl_check fd_name_gone 'cd "$M" && python3 -c "
+import os
+fd = os.open(\"h444\", os.O_RDONLY); os.unlink(\"h444\")
+try: os.setxattr(fd, \"user.a\", b\"1\")
+except OSError as e: print(e.strerror)
+"'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
 }
