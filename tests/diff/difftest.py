@@ -722,6 +722,14 @@ class OpGen:
         elif k == "mv":
             a, b = self.pick(), self.pick("new" if rng.random() < 0.5 else "any")
             self.note_created(b)
+            if not a:
+                # MERGED itself: its rename leaves the mount (EXDEV), so mv copies MERGED into
+                # its own subtree, and what it copies before it notices depends on the order it
+                # reads names in (cp sorts them by d_ino): N-ORDER, N-INO. Another move instead,
+                # drawn without touching the random stream.
+                a = b or "a"
+                b = a + "_mv"
+                self.note_created(b)
             argv = ["mv", M(a), M(b)]
             tgt = b
         elif k == "rm":
