@@ -114,6 +114,21 @@ os.utime(fd, ns=(1500000000 * 10**9, 1500000000 * 10**9)); print(\"futimens ok\"
 	ovl_check root_644_next 'stat -c "%n %a" "$M"; ls -a "$M"; setfattr -n user.r -v 1 "$M"; getfattr -d "$M"; touch -d @1400000000 "$M"; stat -c "%n %a %Y" "$M"; cat "$M/ro/g"; chmod 755 "$M"; cat "$M/ro/g"; chmod 755 "$M/ns" "$M/ns3"'
 	# a new dir in a setgid dir inherits the bit, also over a whiteout
 	ovl_check sgid_dir 'cd "$M" && mkdir -m 700 sg/d2 sg/n && stat -c "%n %a %U %G" sg/d2 sg/n'
+	# a directory held open stays readable after a chmod takes the user's read and search
+	# away (the kernel reads the open directory's layers with the mounter's rights): a merged
+	# dir copied up by the fchmod, a dir only in the upper read through the fd itself; a seek to
+	# the end of a directory the kernel does not merge is its real directory's position
+	ovl_check held_dir_chmod 'cd "$M" && mkdir hd && echo x > hd/f && python3 -c "
+import errno, os
+def ls(fd):
+    try: return sorted(os.listdir(fd))
+    except OSError as e: return errno.errorcode[e.errno]
+a = os.open(\"lro/y\", os.O_RDONLY); b = os.open(\"hd\", os.O_RDONLY)
+os.fchmod(a, 0); os.fchmod(b, 0o200)
+print(ls(a), ls(b))
+os.lseek(b, 0, os.SEEK_END); print(ls(b))
+os.fchmod(a, 0o755); os.fchmod(b, 0o755)
+"'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
 }
