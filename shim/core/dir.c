@@ -621,6 +621,15 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {
                 r = ovl_set_opaque(m, upper_fd(m), a->rel); /* rule 20b */
         }
+        /* an exchange moves both: each directory that lands in a merged
+         * parent is marked, as ovl_rename does for old and new alike */
+        if (r == 0 && dir && (flags & RENAME_EXCHANGE) && parent_merged(cfg, b)) {
+                r = ovl_set_opaque(m, upper_fd(m), a->rel);
+        }
+        if (r == 0 && S_ISDIR(b->st.st_mode) && (flags & RENAME_EXCHANGE) &&
+            parent_merged(cfg, a)) {
+                r = ovl_set_opaque(m, upper_fd(m), b->rel);
+        }
         bool wh = lpa && !(flags & RENAME_EXCHANGE);
         bool oci = wh && ovl_wh_format(m) == OVL_WH_OCI;
         unsigned f = flags | (wh && !oci ? RENAME_WHITEOUT : 0);

@@ -115,6 +115,14 @@ print(os.pread(old, 100, 0)); os.close(old)
 for p in ("xattr_file", "nest/f_3"):
     st = os.stat(p); print(p, oct(st.st_mode), st.st_uid, st.st_gid, st.st_mtime, os.listxattr(p))
 EOF'
+# RENAME_EXCHANGE moves both directories: each that lands in a merged parent is made opaque, as
+# a plain rename does (a new dir exchanged with an opaque one over a lower dir must not show the
+# lower's names)
+wr_scen exchange_opaque 'cd "$M" && rm -r l3only/x/y && mkdir l3only/x/y newd && touch newd/n && python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.renameat2(-100, b\"newd\", -100, b\"l3only/x/y\", 2), sorted(os.listdir(\"l3only/x/y\")), os.listdir(\"newd\"))
+"'
 # --- errno order of namespace calls: the directory part first, then what each call makes of
 # the last name (trailing slash, ".", a long name), the mount (EXDEV) only after both names
 wr_scen py_errno_order 'cd "$M" && ln -s nowhere dangl && ln -s nest dlink && mkfifo ff && python3 - <<"EOF"
