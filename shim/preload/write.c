@@ -809,7 +809,37 @@ static bool fd_can_change(int fd)
         return fl >= 0 && !(fl & O_PATH);
 }
 
-#define FD_OP(call, fd, pass, op)                                                                  \
+/* Is the name the fd's lower object was opened under still that object's?
+ * It may have lost it since (unlinked: a whiteout; replaced by another
+ * object). The kernel copies the fd's own inode up to that name: a regular
+ * file as an O_TMPFILE linked there, which meets whatever holds the name now
+ * (the whiteout, the other object) with EEXIST. The shim must never change
+ * another object: a lower object other than the fd's, or an object of
+ * another type, answers EEXIST as well. An upper object of the same type is
+ * taken for the fd's own copy-up (made by another process: this process's
+ * fds are moved onto the copies it makes); without an origin record the
+ * shim cannot tell it from a replacement. Not matched: the kernel's checks
+ * of permission on the fd's inode come before its EEXIST; other types
+ * (devices) are copied up through a rename, which puts them back under the
+ * old name: ENOENT here. */
+static int fd_still_named(int fd, const struct ovl_loc *loc)
+{
+        struct stat st;
+        if (ovl_sys_fstat(fd, &st) < 0) {
+                return 0;
+        }
+        if (loc->layer < 0) {
+                return S_ISREG(st.st_mode) ? -EEXIST : -ENOENT;
+        }
+        if (loc->layer > 0) {
+                return loc->st.st_dev == st.st_dev && loc->st.st_ino == st.st_ino ? 0 : -EEXIST;
+        }
+        return (loc->st.st_mode & S_IFMT) == (st.st_mode & S_IFMT) ? 0 : -EEXIST;
+}
+
+/* `named`: check fd_still_named before op (ftruncate checks its fd first). */
+#define FD_OP(call, fd, pass, op) FD_OP_(call, fd, pass, op, true)
+#define FD_OP_(call, fd, pass, op, named)                                                          \
         do {                                                                                       \
                 char fdv[PATH_MAX];                                                                \
                 int layer = 0;                                                                     \
@@ -820,7 +850,11 @@ static bool fd_can_change(int fd)
                 struct ovl_loc loc;                                                                \
                 struct ovl_config *cfg = ovl_active();                                             \
                 int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                                     \
-                int r = k < 0 ? k : (k != OVL_IN ? -ENOENT : (op));                                \
+                int r = k < 0 ? k : (k != OVL_IN ? -ENOENT : 0);                                   \
+                if (r == 0 && (named)) {                                                           \
+                        r = fd_still_named(fd, &loc);                                              \
+                }                                                                                  \
+                r = r < 0 ? r : (op);                                                              \
                 return done(call, fdv, k, &loc, r);                                                \
         } while (0)
 
@@ -871,6 +905,17 @@ OVL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
               ovl_setxattr(cfg, &loc, n, v, s, f));
 }
 
+/* A missing xattr is ENODATA before any copy-up (rule 1.B), so before the
+ * fd's name is asked for (the fd is on a lower object here, where an
+ * ordinary name is stored as it is). */
+static int fremovexattr_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *n)
+{
+        int r = n && !ovl_xattr_private(n) && ovl_sys_fgetxattr(fd, n, NULL, 0) == -ENODATA
+                    ? -ENODATA
+                    : fd_still_named(fd, loc);
+        return r < 0 ? r : ovl_removexattr(cfg, loc, n);
+}
+
 OVL_EXPORT int fremovexattr(int fd, const char *n)
 {
         char dn[XATTR_NAME_MAX + 16];
@@ -878,8 +923,8 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
         if (e < 0) {
                 return (int)ovl_ret(e);
         }
-        FD_OP("fremovexattr", fd, REAL(fremovexattr)(fd, e ? dn : n),
-              ovl_removexattr(cfg, &loc, n));
+        FD_OP_("fremovexattr", fd, REAL(fremovexattr)(fd, e ? dn : n),
+               fremovexattr_loc(cfg, &loc, fd, n), false);
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
@@ -890,17 +935,19 @@ static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, of
         if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
                 return -EINVAL;
         }
-        return ovl_truncate(cfg, loc, len);
+        int r = fd_still_named(fd, loc);
+        return r < 0 ? r : ovl_truncate(cfg, loc, len);
 }
 
 OVL_EXPORT int ftruncate(int fd, off_t len)
 {
-        FD_OP("ftruncate", fd, REAL(ftruncate)(fd, len), ftruncate_loc(cfg, &loc, fd, len));
+        FD_OP_("ftruncate", fd, REAL(ftruncate)(fd, len), ftruncate_loc(cfg, &loc, fd, len), false);
 }
 
 OVL_EXPORT int ftruncate64(int fd, off64_t len)
 {
-        FD_OP("ftruncate64", fd, REAL(ftruncate64)(fd, len), ftruncate_loc(cfg, &loc, fd, len));
+        FD_OP_("ftruncate64", fd, REAL(ftruncate64)(fd, len), ftruncate_loc(cfg, &loc, fd, len),
+               false);
 }
 
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)
