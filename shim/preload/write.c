@@ -809,27 +809,52 @@ static bool fd_can_change(int fd)
         return fl >= 0 && !(fl & O_PATH);
 }
 
-/* Is the name the fd's lower object was opened under still that object's?
- * It may have lost it since (unlinked: a whiteout; replaced by another
- * object). The kernel copies the fd's own inode up to that name: a regular
- * file as an O_TMPFILE linked there, which meets whatever holds the name now
- * (the whiteout, the other object) with EEXIST. The shim must never change
- * another object: a lower object other than the fd's, or an object of
- * another type, answers EEXIST as well. An upper object of the same type is
- * taken for the fd's own copy-up (made by another process: this process's
- * fds are moved onto the copies it makes); without an origin record the
- * shim cannot tell it from a replacement. Not matched: the kernel's checks
- * of permission on the fd's inode come before its EEXIST; other types
- * (devices) are copied up through a rename, which puts them back under the
- * old name: ENOENT here. */
-static int fd_still_named(int fd, const struct ovl_loc *loc)
+/* Does the merged parent of `fdv` still show the directory of layer `layer`
+ * it was opened in (not removed, nor replaced by a new, opaque one)? */
+static bool parent_shows(const char *fdv, int layer)
+{
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s", fdv);
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+                return false;
+        }
+        *(slash == p ? slash + 1 : slash) = '\0';
+        struct ovl_loc *ploc = malloc(sizeof(*ploc));
+        bool shows = false;
+        if (ploc && ovl_resolve(ovl_active(), NULL, p, NF, ploc) == OVL_IN && ploc->layer >= 0 &&
+            S_ISDIR(ploc->st.st_mode)) {
+                for (int i = 0; i < ploc->nstack && !shows; i++) {
+                        shows = ploc->stack[i] == layer;
+                }
+        }
+        free(ploc);
+        return shows;
+}
+
+/* Is the name the fd's lower object was opened under (fdv, in layer
+ * `layer`) still that object's? It may have lost it since (unlinked: a
+ * whiteout; replaced by another object). The kernel copies the fd's own inode
+ * up to that name: a regular file as an O_TMPFILE linked there, which meets
+ * whatever holds the name now (the whiteout, the other object) with EEXIST;
+ * when the parent directory went away (even if made again) it finds no
+ * parent to copy up into: ENOENT. The shim must never change another object:
+ * a lower object other than the fd's, or an object of another type, answers
+ * EEXIST as well. An upper object of the same type is taken for the fd's own
+ * copy-up (made by another process: this process's fds are moved onto the
+ * copies it makes); without an origin record the shim cannot tell it from a
+ * replacement. Not matched: the kernel's checks of permission on the fd's
+ * inode come before its EEXIST; other types (devices, fifos) are copied up
+ * through a rename, which puts them back under the old name, or meet a
+ * removed parent with EIO: ENOENT here. */
+static int fd_still_named(int fd, const char *fdv, int layer, const struct ovl_loc *loc)
 {
         struct stat st;
         if (ovl_sys_fstat(fd, &st) < 0) {
                 return 0;
         }
         if (loc->layer < 0) {
-                return S_ISREG(st.st_mode) ? -EEXIST : -ENOENT;
+                return S_ISREG(st.st_mode) && parent_shows(fdv, layer) ? -EEXIST : -ENOENT;
         }
         if (loc->layer > 0) {
                 return loc->st.st_dev == st.st_dev && loc->st.st_ino == st.st_ino ? 0 : -EEXIST;
@@ -837,7 +862,8 @@ static int fd_still_named(int fd, const struct ovl_loc *loc)
         return (loc->st.st_mode & S_IFMT) == (st.st_mode & S_IFMT) ? 0 : -EEXIST;
 }
 
-/* `named`: check fd_still_named before op (ftruncate checks its fd first). */
+/* `named`: check fd_still_named before op (ftruncate and fremovexattr check
+ * something of their own first, then call it themselves). */
 #define FD_OP(call, fd, pass, op) FD_OP_(call, fd, pass, op, true)
 #define FD_OP_(call, fd, pass, op, named)                                                          \
         do {                                                                                       \
@@ -852,7 +878,7 @@ static int fd_still_named(int fd, const struct ovl_loc *loc)
                 int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                                     \
                 int r = k < 0 ? k : (k != OVL_IN ? -ENOENT : 0);                                   \
                 if (r == 0 && (named)) {                                                           \
-                        r = fd_still_named(fd, &loc);                                              \
+                        r = fd_still_named(fd, fdv, layer, &loc);                                  \
                 }                                                                                  \
                 r = r < 0 ? r : (op);                                                              \
                 return done(call, fdv, k, &loc, r);                                                \
@@ -908,11 +934,12 @@ OVL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
 /* A missing xattr is ENODATA before any copy-up (rule 1.B), so before the
  * fd's name is asked for (the fd is on a lower object here, where an
  * ordinary name is stored as it is). */
-static int fremovexattr_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *n)
+static int fremovexattr_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *fdv,
+                            int layer, const char *n)
 {
         int r = n && !ovl_xattr_private(n) && ovl_sys_fgetxattr(fd, n, NULL, 0) == -ENODATA
                     ? -ENODATA
-                    : fd_still_named(fd, loc);
+                    : fd_still_named(fd, fdv, layer, loc);
         return r < 0 ? r : ovl_removexattr(cfg, loc, n);
 }
 
@@ -924,30 +951,32 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
                 return (int)ovl_ret(e);
         }
         FD_OP_("fremovexattr", fd, REAL(fremovexattr)(fd, e ? dn : n),
-               fremovexattr_loc(cfg, &loc, fd, n), false);
+               fremovexattr_loc(cfg, &loc, fd, fdv, layer, n), false);
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
  * one on a lower file was opened behind the overlay's back: truncate its copy. */
-static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, off_t len)
+static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *fdv,
+                         int layer, off_t len)
 {
         int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
         if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
                 return -EINVAL;
         }
-        int r = fd_still_named(fd, loc);
+        int r = fd_still_named(fd, fdv, layer, loc);
         return r < 0 ? r : ovl_truncate(cfg, loc, len);
 }
 
 OVL_EXPORT int ftruncate(int fd, off_t len)
 {
-        FD_OP_("ftruncate", fd, REAL(ftruncate)(fd, len), ftruncate_loc(cfg, &loc, fd, len), false);
+        FD_OP_("ftruncate", fd, REAL(ftruncate)(fd, len),
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), false);
 }
 
 OVL_EXPORT int ftruncate64(int fd, off64_t len)
 {
-        FD_OP_("ftruncate64", fd, REAL(ftruncate64)(fd, len), ftruncate_loc(cfg, &loc, fd, len),
-               false);
+        FD_OP_("ftruncate64", fd, REAL(ftruncate64)(fd, len),
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), false);
 }
 
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)

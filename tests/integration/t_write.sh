@@ -116,9 +116,9 @@ for p in ("xattr_file", "nest/f_3"):
     st = os.stat(p); print(p, oct(st.st_mode), st.st_uid, st.st_gid, st.st_mtime, os.listxattr(p))
 EOF'
 # An fd on a lower file whose name was since taken from it (unlinked: a whiteout; replaced): the
-# kernel copies the fd's inode up to that name and meets whatever holds it with EEXIST; never
-# does a change through the old fd reach the object that holds the name now. A missing xattr
-# is ENODATA first.
+# kernel copies the fd's inode up to that name and meets whatever holds it with EEXIST (ENOENT
+# when its directory went away, even if made again); never does a change through the old fd
+# reach the object that holds the name now. A missing xattr is ENODATA first.
 wr_scen fd_name_gone 'cd "$M" && python3 - <<"EOF"
 import errno, os
 def t(name, f):
@@ -131,6 +131,9 @@ t("fremovexattr-missing", lambda: os.removexattr(a, "user.nope"))
 t("fchmod-replaced", lambda: os.fchmod(b, 0o700))
 t("fsetxattr-replaced", lambda: os.setxattr(b, "user.x", b"1"))
 print(oct(os.stat("nest/f_3").st_mode), os.listxattr("nest/f_3"))
+c = os.open("l3only/x/y/z/file", os.O_RDONLY); os.system("rm -r l3only/x/y/z")
+t("fchmod-parent-removed", lambda: os.fchmod(c, 0o600))
+os.mkdir("l3only/x/y/z"); t("fchmod-parent-made-again", lambda: os.fchmod(c, 0o600))
 EOF'
 # RENAME_EXCHANGE moves both directories: each that lands in a merged parent is made opaque, as
 # a plain rename does (a new dir exchanged with an opaque one over a lower dir must not show the
