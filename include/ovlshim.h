@@ -164,6 +164,12 @@ struct ovl_dirlist {
 };
 /* List the directory `loc` describes; `dotdot` is the d_ino for "..". */
 int ovl_dir_list(const struct ovl_loc *loc, ino_t dotdot, struct ovl_dirlist **out);
+/* The same for a stream on `held`, an fd the program holds on that directory
+ * (a layer's directory, opened with the user's rights when it was readable):
+ * a layer directory the user may no longer read (chmod after the open) is read
+ * through `held` when it is that directory, else, if it is the user's own
+ * upper directory, with read+search lent for the listing. */
+int ovl_dir_list_held(const struct ovl_loc *loc, ino_t dotdot, int held, struct ovl_dirlist **out);
 void ovl_dir_free(struct ovl_dirlist *dl);
 /* 0 if the merged directory shows no name, -ENOTEMPTY if it does. */
 int ovl_dir_empty(const struct ovl_loc *loc);

@@ -39,6 +39,7 @@ struct merge {
         char **wh;            /* `.wh.X` targets seen in this layer */
         struct ovl_lend lend; /* search permission lent to an upper dir */
         size_t nwh, capwh;
+        int held; /* the program's fd on the directory, or -1 */
 };
 
 static struct ent *ent_new(struct merge *mg, const char *name, size_t len)
@@ -184,6 +185,34 @@ static int apply_wh(struct merge *mg)
         return r;
 }
 
+/* This layer's directory `rel`, open for reading. A directory the program
+ * holds open stays readable to it after a chmod (the kernel reads the layers
+ * of an open directory with the mounter's rights): an EACCES is met with the
+ * held fd itself when it is this very directory (read from offset 0, its
+ * position saved in *held_pos), else, for the user's own upper directory,
+ * with read+search lent until the layer is read. */
+static int layer_dir(struct merge *mg, const char *rel, off_t *held_pos)
+{
+        int dfd = ovl_sys_openat_noatime(mg->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (dfd != -EACCES || mg->held < 0) {
+                return dfd;
+        }
+        struct stat h, d;
+        if (ovl_sys_fstat(mg->held, &h) == 0 && ovl_sys_lstatat(mg->fd, rel, &d) == 0 &&
+            h.st_dev == d.st_dev && h.st_ino == d.st_ino) {
+                off_t pos = ovl_sys_lseek(mg->held, 0, SEEK_CUR);
+                if (pos >= 0 && ovl_sys_lseek(mg->held, 0, SEEK_SET) == 0) {
+                        *held_pos = pos;
+                        return mg->held;
+                }
+        }
+        if (mg->loc->stack[mg->k] == 0 && !mg->lend.lent &&
+            ovl_lend(mg->fd, rel, 0500, &mg->lend)) {
+                dfd = ovl_sys_openat_noatime(mg->fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        }
+        return dfd;
+}
+
 static int read_layer(struct merge *mg, bool bottom)
 {
         struct ovl_layer *l = &mg->loc->m->layers[mg->loc->stack[mg->k]];
@@ -191,10 +220,11 @@ static int read_layer(struct merge *mg, bool bottom)
         if (mg->fd < 0) {
                 return mg->fd;
         }
-        int dfd = ovl_sys_openat_noatime(
-            mg->fd, ovl_layer_relpath(mg->loc->m, mg->loc->stack[mg->k], mg->loc->rel),
-            O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        off_t held_pos = -1;
+        int dfd = layer_dir(mg, ovl_layer_relpath(mg->loc->m, mg->loc->stack[mg->k], mg->loc->rel),
+                            &held_pos);
         if (dfd < 0) {
+                ovl_unlend(&mg->lend);
                 return dfd;
         }
         char *buf = malloc(32768);
@@ -211,7 +241,11 @@ static int read_layer(struct merge *mg, bool bottom)
                 r = (int)n;
         }
         free(buf);
-        ovl_sys_close(dfd);
+        if (held_pos >= 0) {
+                ovl_sys_lseek(dfd, held_pos, SEEK_SET); /* the program's position */
+        } else {
+                ovl_sys_close(dfd);
+        }
         ovl_unlend(&mg->lend);
         return r ? r : apply_wh(mg);
 }
@@ -321,9 +355,15 @@ static void merge_free(struct merge *mg)
 
 int ovl_dir_list(const struct ovl_loc *loc, ino_t dotdot, struct ovl_dirlist **out)
 {
+        return ovl_dir_list_held(loc, dotdot, -1, out);
+}
+
+int ovl_dir_list_held(const struct ovl_loc *loc, ino_t dotdot, int held, struct ovl_dirlist **out)
+{
         struct merge mg;
         memset(&mg, 0, sizeof(mg));
         mg.loc = loc;
+        mg.held = held;
         int r = 0;
         for (mg.k = 0; mg.k < loc->nstack && r == 0; mg.k++) {
                 r = read_layer(&mg, mg.k == loc->nstack - 1 && loc->nstack > 1);

@@ -74,7 +74,8 @@ static ino_t parent_ino(struct ovl_config *cfg, const char *merged_path)
         return st.st_ino;
 }
 
-static int list_path(struct ovl_config *cfg, const char *path, struct ovl_dirlist **dl)
+/* `held`: the stream's own fd (see ovl_dir_list_held). */
+static int list_path(struct ovl_config *cfg, const char *path, int held, struct ovl_dirlist **dl)
 {
         struct ovl_loc *loc = malloc(sizeof(*loc));
         if (!loc) {
@@ -87,17 +88,74 @@ static int list_path(struct ovl_config *cfg, const char *path, struct ovl_dirlis
                 r = -ENOENT; /* moved out of the overlay under us */
         }
         if (r == 0) {
-                r = ovl_dir_list(loc, parent_ino(cfg, path), dl);
+                r = ovl_dir_list_held(loc, parent_ino(cfg, path), held, dl);
         }
         free(loc);
         return r;
 }
 
+struct name {
+        UT_hash_handle hh;
+        char n[];
+};
+
+/* A directory the kernel does not merge is read from its real directory's
+ * position, a cookie of that file system (ovl_dir_llseek and ovl_iterate pass
+ * through), which a seek on the fd may have moved (SEEK_END, SEEK_HOLE: to
+ * the end). The names the real directory gives from `cookie` on are the ones
+ * still to come: the listing keeps those only, in its order. On any failure
+ * the listing stays whole. */
+static void from_cookie(int fd, off_t cookie, struct ovl_dirlist *dl)
+{
+        struct name *set = NULL, *e, *t;
+        char *buf = malloc(32768);
+        ssize_t n = -ENOMEM;
+        if (buf && ovl_sys_lseek(fd, cookie, SEEK_SET) == cookie) {
+                while ((n = ovl_sys_getdents64(fd, buf, 32768)) > 0) {
+                        for (ssize_t off = 0; off < n;) {
+                                struct dirent64 *de = (struct dirent64 *)(buf + off);
+                                size_t len = strlen(de->d_name);
+                                off += de->d_reclen;
+                                HASH_FIND(hh, set, de->d_name, len, e);
+                                if (!e && (e = malloc(sizeof(*e) + len + 1)) != NULL) {
+                                        memcpy(e->n, de->d_name, len + 1);
+                                        HASH_ADD_KEYPTR(hh, set, e->n, len, e);
+                                } else if (!e) {
+                                        n = -ENOMEM;
+                                        break;
+                                }
+                        }
+                        if (n < 0) {
+                                break;
+                        }
+                }
+                ovl_sys_lseek(fd, cookie, SEEK_SET); /* the program's position */
+        }
+        if (n == 0) {
+                size_t j = 0;
+                for (size_t i = 0; i < dl->n; i++) {
+                        const char *nm = dl->ents[i]->d_name;
+                        HASH_FIND(hh, set, nm, strlen(nm), e);
+                        if (e) {
+                                dl->ents[j++] = dl->ents[i];
+                        }
+                }
+                dl->n = j;
+        }
+        HASH_ITER(hh, set, e, t)
+        {
+                HASH_DEL(set, e);
+                free(e);
+        }
+        free(buf);
+}
+
 /* Attach the merged listing of `path` to the real stream `d`, read from
- * entry `start` on. `held`: d comes from an fd the program held, whose
- * directory may have been removed from the merged view meanwhile: the
- * kernel lists it as empty. */
-static DIR *attach(DIR *d, const char *path, bool held, size_t start)
+ * entry `start` on, or for a directory the kernel does not merge from the
+ * real position `cookie` (> 0) on. `held`: d comes from an fd the program
+ * held, whose directory may have been removed from the merged view
+ * meanwhile: the kernel lists it as empty. */
+static DIR *attach(DIR *d, const char *path, bool held, size_t start, off_t cookie)
 {
         struct ovl_config *cfg = ovl_active();
         struct dstate *s = calloc(1, sizeof(*s));
@@ -105,11 +163,14 @@ static DIR *attach(DIR *d, const char *path, bool held, size_t start)
         if (r == 0) {
                 s->d = d;
                 s->path = strdup(path);
-                r = s->path ? list_path(cfg, path, &s->dl) : -ENOMEM;
+                r = s->path ? list_path(cfg, path, dirfd(d), &s->dl) : -ENOMEM;
         }
         if (r == -ENOENT && held) {
                 s->dl = calloc(1, sizeof(*s->dl));
                 r = s->dl ? 0 : -ENOMEM;
+        }
+        if (r == 0 && cookie > 0) {
+                from_cookie(dirfd(d), cookie, s->dl);
         }
         if (r == 0) {
                 s->pos = start < s->dl->n ? start : s->dl->n;
@@ -158,7 +219,7 @@ OVL_EXPORT DIR *opendir(const char *path)
                 errno = saved;
                 return NULL;
         }
-        return attach(d, v, false, 0);
+        return attach(d, v, false, 0, 0);
 }
 
 /* An O_PATH fd cannot be read: glibc's stream on it gives EBADF at the first
@@ -174,12 +235,20 @@ static bool merged_dir_fd(int fd);
 /* Where a stream on a held fd starts. The kernel reads a merged directory
  * from the fd's position, a count of entries that a seek on the fd may have
  * moved (ovl_dir_llseek, ovl_iterate); the shim never reads the real fd, so
- * its offset is the program's last seek. Other directories start at 0: their
- * kernel position is the real filesystem's cookie, not an entry count. */
-static size_t held_start(int fd)
+ * its offset is the program's last seek. Other directories are read from the
+ * real filesystem's cookie, not an entry count: *cookie (from_cookie). */
+static size_t held_start(int fd, off_t *cookie)
 {
         off_t pos = ovl_sys_lseek(fd, 0, SEEK_CUR);
-        return pos > 0 && merged_dir_fd(fd) ? (size_t)pos : 0;
+        *cookie = 0;
+        if (pos <= 0) {
+                return 0;
+        }
+        if (merged_dir_fd(fd)) {
+                return (size_t)pos;
+        }
+        *cookie = pos;
+        return 0;
 }
 
 OVL_EXPORT DIR *fdopendir(int fd)
@@ -190,7 +259,9 @@ OVL_EXPORT DIR *fdopendir(int fd)
         if (!d || !m || !readable_fd(fd)) {
                 return d;
         }
-        return attach(d, v, true, held_start(fd));
+        off_t cookie;
+        size_t start = held_start(fd, &cookie);
+        return attach(d, v, true, start, cookie);
 }
 
 /* Is fd on a directory the kernel merges (several layers, or MERGED itself)? */
@@ -288,7 +359,7 @@ OVL_EXPORT void rewinddir(DIR *d)
         struct dstate *s = find(d);
         REAL(rewinddir)(d);
         struct ovl_dirlist *dl;
-        if (s && list_path(ovl_active(), s->path, &dl) == 0) {
+        if (s && list_path(ovl_active(), s->path, dirfd(d), &dl) == 0) {
                 ovl_dir_free(s->dl);
                 s->dl = dl;
         }

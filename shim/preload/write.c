@@ -860,16 +860,57 @@ static bool fd_dead_lower_dir(int fd, char *fdv, int layer)
         return ovl_shadow_gone(fdv);
 }
 
-/* The merged object an fd on a lower one stands for, to change it (chg) or not: OVL_IN,
- * or -errno. A lower file unlinked meanwhile cannot be copied up: the kernel links the
- * copy onto its old name, where the whiteout (or a new file) is, EEXIST. */
-static int fd_resolve(const char *fdv, int layer, bool chg, struct ovl_loc *loc)
+/* Does the merged parent of `fdv` still show the directory of layer `layer`
+ * it was opened in (not removed, nor replaced by a new, opaque one)? */
+static bool parent_shows(const char *fdv, int layer)
 {
-        int k = ovl_resolve(ovl_active(), NULL, fdv, NF, loc);
-        if (k != OVL_IN) {
-                return k < 0 ? k : -ENOENT;
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s", fdv);
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+                return false;
         }
-        return chg && layer > 0 && loc->layer < 0 ? -EEXIST : k;
+        *(slash == p ? slash + 1 : slash) = '\0';
+        struct ovl_loc *ploc = malloc(sizeof(*ploc));
+        bool shows = false;
+        if (ploc && ovl_resolve(ovl_active(), NULL, p, NF, ploc) == OVL_IN && ploc->layer >= 0 &&
+            S_ISDIR(ploc->st.st_mode)) {
+                for (int i = 0; i < ploc->nstack && !shows; i++) {
+                        shows = ploc->stack[i] == layer;
+                }
+        }
+        free(ploc);
+        return shows;
+}
+
+/* Is the name the fd's lower object was opened under (fdv, in layer
+ * `layer`) still that object's? It may have lost it since (unlinked: a
+ * whiteout; replaced by another object). The kernel copies the fd's own inode
+ * up to that name: a regular file as an O_TMPFILE linked there, which meets
+ * whatever holds the name now (the whiteout, the other object) with EEXIST;
+ * when the parent directory went away (even if made again) it finds no
+ * parent to copy up into: ENOENT. The shim must never change another object:
+ * a lower object other than the fd's, or an object of another type, answers
+ * EEXIST as well. An upper object of the same type is taken for the fd's own
+ * copy-up (made by another process: this process's fds are moved onto the
+ * copies it makes); without an origin record the shim cannot tell it from a
+ * replacement. Not matched: the kernel's checks of permission on the fd's
+ * inode come before its EEXIST; other types (devices, fifos) are copied up
+ * through a rename, which puts them back under the old name, or meet a
+ * removed parent with EIO: ENOENT here. */
+static int fd_still_named(int fd, const char *fdv, int layer, const struct ovl_loc *loc)
+{
+        struct stat st;
+        if (ovl_sys_fstat(fd, &st) < 0) {
+                return 0;
+        }
+        if (loc->layer < 0) {
+                return S_ISREG(st.st_mode) && parent_shows(fdv, layer) ? -EEXIST : -ENOENT;
+        }
+        if (loc->layer > 0) {
+                return loc->st.st_dev == st.st_dev && loc->st.st_ino == st.st_ino ? 0 : -EEXIST;
+        }
+        return (loc->st.st_mode & S_IFMT) == (st.st_mode & S_IFMT) ? 0 : -EEXIST;
 }
 
 /* The object of an fd on a lower object whose merged name is gone (unlinked,
@@ -890,16 +931,18 @@ static bool fd_object(int fd, struct ovl_mount *m, const char *fdv, int layer, s
         return true;
 }
 
-/* The answer for an fd whose merged name is gone (k): the change's own check (chk)
- * first, then k; chk may answer 1 for a change that succeeds doing nothing. */
+/* The answer for an fd whose merged name is gone or taken (k): the change's own check
+ * (chk) first, then k; chk may answer 1 for a change that succeeds doing nothing. */
 static int fd_gone_answer(int k, int chk)
 {
         return chk < 0 ? chk : (chk == 1 ? 0 : k);
 }
 
 /* A shadow fd is the kernel's, unless a change meets it removed (as one on a lower).
- * rmx: the xattr a removal names (ovl_dead_dir_change). */
-#define FD_OP_(call, fd, chg, rmx, pass, op, chk)                                                  \
+ * chg: a change (a removed lower-only directory has its own answer; rmx: the xattr a
+ * removal names, see ovl_dead_dir_change); named: check fd_still_named before op (ftruncate
+ * and fremovexattr check something of their own first, then call it themselves). */
+#define FD_OP_(call, fd, chg, named, rmx, pass, op, chk)                                           \
         do {                                                                                       \
                 char fdv[PATH_MAX];                                                                \
                 int layer = 0;                                                                     \
@@ -914,19 +957,21 @@ static int fd_gone_answer(int k, int chk)
                 }                                                                                  \
                 struct ovl_loc loc;                                                                \
                 struct ovl_config *cfg = ovl_active();                                             \
-                int k = fd_resolve(fdv, layer, chg, &loc);                                         \
-                if ((k == -ENOENT || k == -ENOTDIR || k == -EEXIST ||                              \
-                     (k == OVL_IN && loc.layer < 0)) &&                                            \
+                int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                                     \
+                int gn = k < 0 ? k : (k != OVL_IN ? -ENOENT : 0);                                  \
+                if (gn == 0 && (named)) {                                                          \
+                        gn = fd_still_named(fd, fdv, layer, &loc);                                 \
+                }                                                                                  \
+                if ((gn == -ENOENT || gn == -ENOTDIR || gn == -EEXIST) &&                          \
                     fd_object(fd, fm, fdv, layer, &loc)) {                                         \
-                        int r = fd_gone_answer(k == -EEXIST ? k : -ENOENT, (chk));                 \
+                        int r = fd_gone_answer(gn == -EEXIST ? gn : -ENOENT, (chk));               \
                         return done(call, fdv, r, &loc, r);                                        \
                 }                                                                                  \
-                return done(call, fdv, k, &loc, k < 0 ? k : (op));                                 \
+                return done(call, fdv, k, &loc, gn < 0 ? gn : (op));                               \
         } while (0)
 
-/* an fd op that changes attributes, and one that does not */
-#define FD_CHANGE(call, fd, pass, op, chk) FD_OP_(call, fd, true, NULL, pass, op, chk)
-#define FD_OP(call, fd, pass, op, chk) FD_OP_(call, fd, false, NULL, pass, op, chk)
+/* an fd op that changes attributes */
+#define FD_CHANGE(call, fd, pass, op, chk) FD_OP_(call, fd, true, true, NULL, pass, op, chk)
 
 OVL_EXPORT int fchmod(int fd, mode_t mode)
 {
@@ -979,6 +1024,18 @@ OVL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
                   ovl_setxattr(cfg, &loc, n, v, s, f), ovl_xattr_check(&loc, n, v ? v : "", s));
 }
 
+/* A missing xattr is ENODATA before any copy-up (rule 1.B), so before the
+ * fd's name is asked for (the fd is on a lower object here, where an
+ * ordinary name is stored as it is). */
+static int fremovexattr_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *fdv,
+                            int layer, const char *n)
+{
+        int r = n && !ovl_xattr_private(n) && ovl_sys_fgetxattr(fd, n, NULL, 0) == -ENODATA
+                    ? -ENODATA
+                    : fd_still_named(fd, fdv, layer, loc);
+        return r < 0 ? r : ovl_removexattr(cfg, loc, n);
+}
+
 OVL_EXPORT int fremovexattr(int fd, const char *n)
 {
         char dn[XATTR_NAME_MAX + 16];
@@ -986,31 +1043,33 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
         if (e < 0) {
                 return (int)ovl_ret(e);
         }
-        FD_OP_("fremovexattr", fd, true, n, REAL(fremovexattr)(fd, e ? dn : n),
-               ovl_removexattr(cfg, &loc, n), ovl_xattr_check(&loc, n, NULL, 0));
+        FD_OP_("fremovexattr", fd, true, false, n, REAL(fremovexattr)(fd, e ? dn : n),
+               fremovexattr_loc(cfg, &loc, fd, fdv, layer, n), ovl_xattr_check(&loc, n, NULL, 0));
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
  * one on a lower file was opened behind the overlay's back: truncate its copy. */
-static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, off_t len)
+static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *fdv,
+                         int layer, off_t len)
 {
         int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
         if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
                 return -EINVAL;
         }
-        return ovl_truncate(cfg, loc, len);
+        int r = fd_still_named(fd, fdv, layer, loc);
+        return r < 0 ? r : ovl_truncate(cfg, loc, len);
 }
 
 OVL_EXPORT int ftruncate(int fd, off_t len)
 {
-        FD_OP("ftruncate", fd, REAL(ftruncate)(fd, len), ftruncate_loc(cfg, &loc, fd, len),
-              -ENOENT);
+        FD_OP_("ftruncate", fd, false, false, NULL, REAL(ftruncate)(fd, len),
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -ENOENT);
 }
 
 OVL_EXPORT int ftruncate64(int fd, off64_t len)
 {
-        FD_OP("ftruncate64", fd, REAL(ftruncate64)(fd, len), ftruncate_loc(cfg, &loc, fd, len),
-              -ENOENT);
+        FD_OP_("ftruncate64", fd, false, false, NULL, REAL(ftruncate64)(fd, len),
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -ENOENT);
 }
 
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)

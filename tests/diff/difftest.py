@@ -15,10 +15,11 @@ Modes:
         $OVL_PINNED_DEFAULT (redirect_dir=off,index=off,metacopy=off,xino=off); the shim runs
         as root.
   user  layers owned by a test user (uid/gid $OVL_DIFF_UID, default 4242) with user.*
-        markers; the oracle is mounted by that user in `unshare -Urm` with $OVL_PINNED_USER
-        (userxattr,index=off,metacopy=off,xino=off) and the workload runs there with an empty
-        capability bounding set; ownership seen in the namespace (0) is mapped back to the
-        user's ids; the shim runs as that user.
+        markers; the oracle is mounted by that user as root of `unshare -Urm` with
+        $OVL_PINNED_USER (userxattr,index=off,metacopy=off,xino=off), and the workload runs
+        as the user again (uid and gid mapped to themselves in a nested user namespace, so
+        that programs that ask geteuid() -- cp, tar -- behave as under the shim) with no
+        capabilities at all; the shim runs as that user.
 
 Usage:
   difftest.py [--mode root|user] --seeds 1-50 [--ops 200] [--jobs 2] [--shrink N]
@@ -320,8 +321,8 @@ def gen_inputs(rng, mode):
                     "salt": rng.randrange(1000)})
         if mode == "user" and tar[-1]["k"] == "d":
             # GNU tar gives the directories it makes owner rwx unless it runs as uid 0, which
-            # the oracle's workload is inside its namespace (without capabilities): both sides
-            # must extract alike
+            # the oracle's workload was inside its namespace; it runs as the user now (run_exec),
+            # but the seeds' inputs stay as they were
             tar[-1]["mode"] |= 0o700
     return {"src": src, "tar": tar}
 
@@ -721,6 +722,14 @@ class OpGen:
         elif k == "mv":
             a, b = self.pick(), self.pick("new" if rng.random() < 0.5 else "any")
             self.note_created(b)
+            if not a:
+                # MERGED itself: its rename leaves the mount (EXDEV), so mv copies MERGED into
+                # its own subtree, and what it copies before it notices depends on the order it
+                # reads names in (cp sorts them by d_ino): N-ORDER, N-INO. Another move instead,
+                # drawn without touching the random stream.
+                a = b or "a"
+                b = a + "_mv"
+                self.note_created(b)
             argv = ["mv", M(a), M(b)]
             tgt = b
         elif k == "rm":
@@ -1172,7 +1181,8 @@ class Case:
             if side == "shim":
                 j.update(self_uid=TEST_UID, self_gid=TEST_UID)
             else:
-                j.update(self_uid=0, self_gid=0, map_uid={"0": TEST_UID}, map_gid={"0": TEST_UID})
+                # the oracle's workload runs as the user in its nested namespace (run_exec)
+                j.update(self_uid=TEST_UID, self_gid=TEST_UID)
         name = os.path.join(self.dir, "job.json")
         with open(name, "w") as f:
             json.dump(j, f)
@@ -1207,10 +1217,19 @@ class Case:
             argv = [PY, EXECUTOR, job, res]
         else:
             if mount_opts:
+                # The mounter is the root of the user's namespace (its copy-ups may set a
+                # security.capability, which needs the namespace's root mapped); the workload
+                # runs in a nested namespace that maps the user to itself, so its euid is the
+                # user's on both sides (as the namespace's root without capabilities, cp
+                # skipped its u+rw step before copying xattrs into a read-only copy, and tar
+                # chowned what it extracted). --keep-caps carries the nested namespace's
+                # capabilities into setpriv, which drops them all, the bounding set too.
                 sh = ('mount -t overlay ovldiff -o "$1" "$2" || exit 97; '
-                      'exec setpriv --bounding-set=-all --inh-caps=-all -- "$3" "$4" "$5" "$6"')
+                      'exec unshare --map-user="$7" --map-group="$7" --keep-caps -- '
+                      'setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all -- '
+                      '"$3" "$4" "$5" "$6"')
                 argv = user_cmd(["unshare", "-Urm", "/bin/sh", "-c", sh, "sh", mount_opts, self.ctx["M"],
-                                 PY, EXECUTOR, job, res])
+                                 PY, EXECUTOR, job, res, str(TEST_UID)])
             else:
                 argv = user_cmd([PY, EXECUTOR, job, res])
         open(res, "w").close()

@@ -10,8 +10,9 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
               equivalence classes of non-directories, and each side checks d_ino == st_ino and
               fstat == stat on its own (executor.py dump/listing/content)
   N-ORDER     readdir order: listings are sorted (executor.py listing)
-  N-WH        `.wh.*` names are refused by the shim with EINVAL; the kernel creates them. The
-              kernel side removes what it created (after_op) so both go on from one state.
+  N-WH        `.wh.*` names are refused by the shim with EINVAL; the kernel creates them (also
+              through a symlink: an O_CREAT open of a link to `.wh.x`). The kernel side removes
+              what it created (after_op) so both go on from one state.
   N-LEAK      markers the kernel leaks into readdir (xattr whiteouts in an upper or a bottom
               layer or without the parent's "x" marker, whiteouts in non-merged or opaque
               directories): names listed by the kernel whose lstat gives ENOENT are dropped
@@ -59,6 +60,30 @@ def wh_target(o):
     return base if base.startswith(".wh.") else None
 
 
+def wh_link_target(ex, o):
+    """The `.wh.` name an O_CREAT open or a writefile would create through a symlink (its last
+    component a link whose target, resolved, ends in a `.wh.` name), as an absolute path of the
+    kernel side, or None. The shim refuses it with EINVAL like a `.wh.` name given directly."""
+    if o.get("op") == "open":
+        fl = o.get("flags", [])
+        if "CREAT" not in fl or "EXCL" in fl or "NOFOLLOW" in fl or "DIRECTORY" in fl:
+            return None
+    elif o.get("op") != "writefile":
+        return None
+    if wh_target(o):
+        return None
+    d = ex.dfd(o.get(wh_key(o) + "d"))
+    p = o[wh_key(o)]
+    try:
+        if p.endswith("/") or not stat.S_ISLNK(os.lstat(p, dir_fd=d).st_mode):
+            return None
+        base = "/proc/self/fd/%d" % d if d is not None else os.getcwd()
+    except OSError:
+        return None
+    real = os.path.realpath(os.path.join(base, p))
+    return real if os.path.basename(real).startswith(".wh.") else None
+
+
 def after_op(ex, o, rec):
     """Called by the executor after every op. On the kernel side, an object the kernel created
     under a `.wh.` name is removed again (N-WH), so both sides continue from the same state;
@@ -90,6 +115,22 @@ def after_op(ex, o, rec):
         except OSError:
             pass
         return
+    link = wh_link_target(ex, o)
+    if link:
+        rec["wh_link"] = True
+        try:
+            rec["wh_inside"] = os.stat(os.path.dirname(link)).st_dev == os.stat(ex.M).st_dev
+        except OSError:
+            rec["wh_inside"] = False
+        if rec.get("r") == "ok" and rec["wh_inside"]:
+            try:
+                if o["op"] == "open":
+                    ex.close_slot(o["s"])
+                os.unlink(link)
+                rec["wh_undone"] = True
+            except OSError as e:
+                rec["wh_undo_failed"] = e.errno
+        return
     if not wh_target(o):
         return
     k = wh_key(o)
@@ -117,7 +158,7 @@ def after_op(ex, o, rec):
 
 
 # ---------------------------------------------------------------- comparison
-INTERNAL_KEYS = {"i", "unsearchable", "wh_undone", "wh_undo_failed", "tree", "leak_notempty", "wh_inside", "rofifo_undone"}
+INTERNAL_KEYS = {"i", "unsearchable", "wh_undone", "wh_link", "wh_undo_failed", "tree", "leak_notempty", "wh_inside", "rofifo_undone"}
 
 
 def leak_divergence(krec, srec):
@@ -227,7 +268,7 @@ def rofifo_refusal(krec, srec):
 def wh_refusal(o, krec, srec):
     """N-WH: True when the shim refused a `.wh.` name with EINVAL (whatever the kernel did,
     which after_op undid). A shim that created the name is reported by the caller."""
-    return bool(wh_target(o)) and krec.get("wh_inside") and srec.get("r") == "E:EINVAL"
+    return bool(wh_target(o) or krec.get("wh_link")) and krec.get("wh_inside") and srec.get("r") == "E:EINVAL"
 
 
 def normalise_dump(dump, mode, side, copied_up=None):

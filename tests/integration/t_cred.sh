@@ -156,6 +156,21 @@ fd = os.open(\"h444\", os.O_RDONLY); os.unlink(\"h444\")
 try: os.setxattr(fd, \"user.a\", b\"1\")
 except OSError as e: print(e.strerror)
 "'
+	# a directory held open stays readable after a chmod takes the user's read and search
+	# away (the kernel reads the open directory's layers with the mounter's rights): a merged
+	# dir copied up by the fchmod, a dir only in the upper read through the fd itself; a seek to
+	# the end of a directory the kernel does not merge is its real directory's position
+	ovl_check held_dir_chmod 'cd "$M" && mkdir hd && echo x > hd/f && python3 -c "
+import errno, os
+def ls(fd):
+    try: return sorted(os.listdir(fd))
+    except OSError as e: return errno.errorcode[e.errno]
+a = os.open(\"lro/y\", os.O_RDONLY); b = os.open(\"hd\", os.O_RDONLY)
+os.fchmod(a, 0); os.fchmod(b, 0o200)
+print(ls(a), ls(b))
+os.lseek(b, 0, os.SEEK_END); print(ls(b))
+os.fchmod(a, 0o755); os.fchmod(b, 0o755)
+"'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
 }

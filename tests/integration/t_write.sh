@@ -122,6 +122,34 @@ print(os.pread(old, 100, 0)); os.close(old)
 for p in ("xattr_file", "nest/f_3"):
     st = os.stat(p); print(p, oct(st.st_mode), st.st_uid, st.st_gid, st.st_mtime, os.listxattr(p))
 EOF'
+# An fd on a lower file whose name was since taken from it (unlinked: a whiteout; replaced): the
+# kernel copies the fd's inode up to that name and meets whatever holds it with EEXIST (ENOENT
+# when its directory went away, even if made again); never does a change through the old fd
+# reach the object that holds the name now. A missing xattr is ENODATA first.
+wr_scen fd_name_gone 'cd "$M" && python3 - <<"EOF"
+import errno, os
+def t(name, f):
+    try: f(); print(name, "ok")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+a = os.open("only_l3", os.O_RDONLY); b = os.open("nest/f_3", os.O_RDONLY)
+os.unlink("only_l3"); os.unlink("nest/f_3"); os.mkdir("nest/f_3")
+t("fchmod-unlinked", lambda: os.fchmod(a, 0o600))
+t("fremovexattr-missing", lambda: os.removexattr(a, "user.nope"))
+t("fchmod-replaced", lambda: os.fchmod(b, 0o700))
+t("fsetxattr-replaced", lambda: os.setxattr(b, "user.x", b"1"))
+print(oct(os.stat("nest/f_3").st_mode), os.listxattr("nest/f_3"))
+c = os.open("l3only/x/y/z/file", os.O_RDONLY); os.system("rm -r l3only/x/y/z")
+t("fchmod-parent-removed", lambda: os.fchmod(c, 0o600))
+os.mkdir("l3only/x/y/z"); t("fchmod-parent-made-again", lambda: os.fchmod(c, 0o600))
+EOF'
+# RENAME_EXCHANGE moves both directories: each that lands in a merged parent is made opaque, as
+# a plain rename does (a new dir exchanged with an opaque one over a lower dir must not show the
+# lower's names)
+wr_scen exchange_opaque 'cd "$M" && rm -r l3only/x/y && mkdir l3only/x/y newd && touch newd/n && python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.renameat2(-100, b\"newd\", -100, b\"l3only/x/y\", 2), sorted(os.listdir(\"l3only/x/y\")), os.listdir(\"newd\"))
+"'
 # --- errno order of namespace calls: the directory part first, then what each call makes of
 # the last name (trailing slash, ".", a long name), the mount (EXDEV) only after both names
 wr_scen py_errno_order 'cd "$M" && ln -s nowhere dangl && ln -s nest dlink && mkfifo ff && python3 - <<"EOF"
