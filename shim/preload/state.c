@@ -435,10 +435,23 @@ static bool real_up_dead(int dirfd, int ups)
                ovl_sys_fstatat(dirfd, rel, &st, 0) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0;
 }
 
+/* What is left of a path after its ".."s reached a removed real directory:
+ * OVL_PASS for that directory itself (the kernel's to answer on it), -ENOENT for
+ * a name in it (nothing is found or made there), 0 when the rest climbs again:
+ * the kernel would walk on from there into the real layers, never handed. */
+static int in_dead_real(const char *rest)
+{
+        if (ovl_path_has_dotdot(rest)) {
+                return 0;
+        }
+        return *skip_dots(rest) ? -ENOENT : OVL_PASS;
+}
+
 /* The base a relative path starts from: 1 inside an overlay, 2 an ancestor
  * of one, 0 unrelated, -1 nothing to do with any overlay (base unset).
  * *shadow: a dirfd on a shadow directory (a lower-only merged one). -2: ".."
- * from a removed directory of an overlay the caller may not search (EACCES). */
+ * from a removed directory of an overlay the caller may not search (EACCES);
+ * -3: a name in a removed real directory ".." reached (ENOENT). */
 static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
 {
         if (dirfd == AT_FDCWD) {
@@ -473,7 +486,8 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
         }
         removed_base(base, path);
         if (dead_up && real_up_dead(dirfd, ups - dotdots(*path))) {
-                return -1;
+                int d = in_dead_real(*path);
+                return d == OVL_PASS ? -1 : d < 0 ? -3 : 1;
         }
         return 1;
 }
@@ -524,8 +538,8 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
                 return -ENOENT;
         }
         removed_base(base, &path);
-        if (real_up_dead(dirfd, ups - dotdots(path))) {
-                return OVL_PASS;
+        if (real_up_dead(dirfd, ups - dotdots(path)) && in_dead_real(path) != 0) {
+                return in_dead_real(path);
         }
         /* a shadow's old parent had a lower layer too: if its merged path shows
          * none, it was removed (and maybe made again): nothing is found in it */
@@ -594,8 +608,8 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         char base[PATH_MAX];
         bool shadow = false;
         int near = dirfd_base(dirfd, base, &path, &shadow);
-        if (near == -2) {
-                return -EACCES;
+        if (near == -2 || near == -3) {
+                return near == -2 ? -EACCES : -ENOENT;
         }
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
