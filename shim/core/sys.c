@@ -387,13 +387,12 @@ static int xattrat_state;
  * own answer, so it can only come from a filter. */
 static bool xattrat_missing(long r)
 {
-        if (r == -ENOSYS ||
-            (r == -EPERM && __atomic_load_n(&xattrat_state, __ATOMIC_RELAXED) == 0)) {
-                __atomic_store_n(&xattrat_state, -1, __ATOMIC_RELAXED);
-                return true;
+        int state = __atomic_load_n(&xattrat_state, __ATOMIC_RELAXED);
+        bool missing = r == -ENOSYS || (r == -EPERM && state == 0);
+        if (missing || state == 0) { /* settled once: no store on every lookup */
+                __atomic_store_n(&xattrat_state, missing ? -1 : 1, __ATOMIC_RELAXED);
         }
-        __atomic_store_n(&xattrat_state, 1, __ATOMIC_RELAXED);
-        return false;
+        return missing;
 }
 
 /* as at_path: "" is the directory dirfd itself, looked up as "." */

@@ -437,6 +437,20 @@ static bool lowers_show_names(struct ovl_mount *m, const char *rel)
         return false;
 }
 
+/* The topmost lower holding a directory at rel: the merged directory's
+ * attributes and identity (DESIGN.md "Identity") while it had no upper. */
+static int top_lower_layer(const struct ovl_mount *m, const char *rel, struct stat *st)
+{
+        for (int i = 1; i < m->nlayers; i++) {
+                int fd = ovl_layer_fd(&m->layers[i]);
+                if (fd >= 0 && ovl_sys_fstatat(fd, ovl_layer_relpath(m, i, rel), st,
+                                               AT_SYMLINK_NOFOLLOW) == 0) {
+                        return S_ISDIR(st->st_mode) ? i : -1;
+                }
+        }
+        return -1;
+}
+
 /* Does the topmost lower directory at rel hold the xattr `name`? */
 static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, const char *name)
 {
@@ -444,15 +458,10 @@ static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, cons
         if (ovl_xattr_disk_name(name, dn, sizeof(dn)) < 0) {
                 return false;
         }
-        for (int i = 1; i < m->nlayers; i++) {
-                int fd = ovl_layer_fd(&m->layers[i]);
-                const char *rp = ovl_layer_relpath(m, i, rel);
-                struct stat st;
-                if (fd >= 0 && ovl_sys_fstatat(fd, rp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-                        return S_ISDIR(st.st_mode) && ovl_sys_getxattrat(fd, rp, dn, NULL, 0) >= 0;
-                }
-        }
-        return false;
+        struct stat st;
+        int i = top_lower_layer(m, rel, &st);
+        return i > 0 && ovl_sys_getxattrat(ovl_layer_fd(&m->layers[i]),
+                                           ovl_layer_relpath(m, i, rel), dn, NULL, 0) >= 0;
 }
 
 /* An attribute change of a removed lower-only directory needs its copy-up, which the
@@ -633,20 +642,6 @@ static bool dot_only(const char *p)
         return true;
 }
 
-/* The topmost lower holding a directory at rel: the merged directory's
- * attributes and identity (DESIGN.md "Identity") while it had no upper. */
-static bool top_lower_dir(const struct ovl_mount *m, const char *rel, struct stat *st)
-{
-        for (int i = 1; i < m->nlayers; i++) {
-                int fd = ovl_layer_fd(&m->layers[i]);
-                if (fd >= 0 && ovl_sys_fstatat(fd, ovl_layer_relpath(m, i, rel), st,
-                                               AT_SYMLINK_NOFOLLOW) == 0) {
-                        return S_ISDIR(st->st_mode);
-                }
-        }
-        return false;
-}
-
 /* The cwd or dirfd, if it is a shadow whose merged directory is gone: its
  * mount, its merged path in v. */
 static struct ovl_mount *dead_shadow(int dirfd, char *v)
@@ -674,7 +669,7 @@ bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st)
                 return false;
         }
         const char *rel = v + m->merged_len;
-        return top_lower_dir(m, rel[0] == '/' ? rel + 1 : rel, st);
+        return top_lower_layer(m, rel[0] == '/' ? rel + 1 : rel, st) > 0;
 }
 
 OVL_EXPORT char *getcwd(char *buf, size_t size)

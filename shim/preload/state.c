@@ -538,8 +538,9 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
                 return -ENOENT;
         }
         removed_base(base, &path);
-        if (real_up_dead(dirfd, ups - dotdots(path)) && in_dead_real(path) != 0) {
-                return in_dead_real(path);
+        int d = real_up_dead(dirfd, ups - dotdots(path)) ? in_dead_real(path) : 0;
+        if (d != 0) {
+                return d;
         }
         /* a shadow's old parent had a lower layer too: if its merged path shows
          * none, it was removed (and maybe made again): nothing is found in it */
