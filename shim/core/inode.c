@@ -246,14 +246,7 @@ int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, 
         if (r < 0) {
                 return r;
         }
-        char p[PATH_MAX + 40];
-        const char *rp = relp(loc); /* the root: its absolute path */
-        if (rp[0] == '/') {
-                snprintf(p, sizeof(p), "%s", rp);
-        } else {
-                snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", ufd_of(loc), rp);
-        }
-        return (int)ovl_sys6(SYS_lsetxattr, (long)p, (long)dn, (long)val, (long)size, flags, 0);
+        return ovl_sys_setxattrat_flags(ufd_of(loc), relp(loc), dn, val, size, flags);
 }
 
 int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name)

@@ -62,9 +62,24 @@ long ovl_sys6(long nr, long a, long b, long c, long d, long e, long f)
 #define S3(nr, a, b, c) ovl_sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define S4(nr, a, b, c, d) ovl_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
+/* EACCES on a path from the upper root: once more from the caller's base
+ * (detour.c), as `expr` with `fd2`/`p2` in place of the first (dirfd, path). */
+#define AGAIN(r, dirfd, path, expr)                                                                \
+        do {                                                                                       \
+                int fd2;                                                                           \
+                char p2[PATH_MAX];                                                                 \
+                struct ovl_detour_lend l2;                                                         \
+                if ((r) == -EACCES && ovl_detour_begin(dirfd, path, &fd2, p2, sizeof(p2), &l2)) {  \
+                        (r) = (expr);                                                              \
+                        ovl_detour_end(&l2);                                                       \
+                }                                                                                  \
+        } while (0)
+
 int ovl_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-        return (int)S4(SYS_openat, dirfd, path, flags, mode);
+        int r = (int)S4(SYS_openat, dirfd, path, flags, mode);
+        AGAIN(r, dirfd, path, (int)S4(SYS_openat, fd2, p2, flags, mode));
+        return r;
 }
 
 int ovl_sys_openat_noatime(int dirfd, const char *path, int flags, mode_t mode)
@@ -90,7 +105,9 @@ ssize_t ovl_sys_write(int fd, const void *buf, size_t n)
 
 int ovl_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-        return (int)S4(SYS_newfstatat, dirfd, path, st, flags);
+        int r = (int)S4(SYS_newfstatat, dirfd, path, st, flags);
+        AGAIN(r, dirfd, path, (int)S4(SYS_newfstatat, fd2, p2, st, flags));
+        return r;
 }
 
 int ovl_sys_fstat(int fd, struct stat *st)
@@ -106,7 +123,9 @@ int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st)
 
 ssize_t ovl_sys_readlinkat(int dirfd, const char *path, char *buf, size_t n)
 {
-        return S4(SYS_readlinkat, dirfd, path, buf, n);
+        ssize_t r = S4(SYS_readlinkat, dirfd, path, buf, n);
+        AGAIN(r, dirfd, path, S4(SYS_readlinkat, fd2, p2, buf, n));
+        return r;
 }
 
 ssize_t ovl_sys_getdents64(int fd, void *buf, size_t n)
@@ -131,12 +150,16 @@ int ovl_sys_dup3(int oldfd, int newfd, int flags)
 
 int ovl_sys_faccessat(int dirfd, const char *path, int mode, int flags)
 {
-        return (int)S4(SYS_faccessat2, dirfd, path, mode, flags);
+        int r = (int)S4(SYS_faccessat2, dirfd, path, mode, flags);
+        AGAIN(r, dirfd, path, (int)S4(SYS_faccessat2, fd2, p2, mode, flags));
+        return r;
 }
 
 int ovl_sys_mkdirat(int dirfd, const char *path, mode_t mode)
 {
-        return (int)S3(SYS_mkdirat, dirfd, path, mode);
+        int r = (int)S3(SYS_mkdirat, dirfd, path, mode);
+        AGAIN(r, dirfd, path, (int)S3(SYS_mkdirat, fd2, p2, mode));
+        return r;
 }
 
 int ovl_sys_fchdir(int fd)
@@ -214,34 +237,88 @@ bool ovl_sys_cap_effective(int cap)
         return (d[cap / 32].effective >> (cap % 32)) & 1;
 }
 
+/* Both names of a rename or link, each as the detour gives it where it
+ * applies; false when it applies to neither. */
+struct two {
+        int fd[2];
+        const char *p[2];
+        char buf[2][PATH_MAX];
+        struct ovl_detour_lend l[2];
+};
+
+static bool two_again(struct two *t, int od, const char *o, int nd, const char *n)
+{
+        bool any = false;
+        const char *names[2] = {o, n};
+        int fds[2] = {od, nd};
+        for (int i = 0; i < 2; i++) {
+                t->fd[i] = fds[i];
+                t->p[i] = names[i];
+                if (ovl_detour_begin(fds[i], names[i], &t->fd[i], t->buf[i], sizeof(t->buf[i]),
+                                     &t->l[i])) {
+                        t->p[i] = t->buf[i];
+                        any = true;
+                }
+        }
+        return any;
+}
+
+static void two_done(struct two *t)
+{
+        ovl_detour_end(&t->l[1]);
+        ovl_detour_end(&t->l[0]);
+}
+
 int ovl_sys_unlinkat(int dirfd, const char *path, int flags)
 {
-        return (int)S3(SYS_unlinkat, dirfd, path, flags);
+        int r = (int)S3(SYS_unlinkat, dirfd, path, flags);
+        AGAIN(r, dirfd, path, (int)S3(SYS_unlinkat, fd2, p2, flags));
+        return r;
 }
 
 int ovl_sys_renameat2(int od, const char *o, int nd, const char *n, unsigned flags)
 {
-        return (int)ovl_sys6(SYS_renameat2, od, (long)o, nd, (long)n, flags, 0);
+        int r = (int)ovl_sys6(SYS_renameat2, od, (long)o, nd, (long)n, flags, 0);
+        struct two t;
+        if (r == -EACCES && two_again(&t, od, o, nd, n)) {
+                r = (int)ovl_sys6(SYS_renameat2, t.fd[0], (long)t.p[0], t.fd[1], (long)t.p[1],
+                                  flags, 0);
+                two_done(&t);
+        }
+        return r;
 }
 
 int ovl_sys_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-        return (int)S4(SYS_mknodat, dirfd, path, mode, dev);
+        int r = (int)S4(SYS_mknodat, dirfd, path, mode, dev);
+        AGAIN(r, dirfd, path, (int)S4(SYS_mknodat, fd2, p2, mode, dev));
+        return r;
 }
 
 int ovl_sys_symlinkat(const char *target, int dirfd, const char *path)
 {
-        return (int)S3(SYS_symlinkat, target, dirfd, path);
+        int r = (int)S3(SYS_symlinkat, target, dirfd, path);
+        AGAIN(r, dirfd, path, (int)S3(SYS_symlinkat, target, fd2, p2));
+        return r;
 }
 
 int ovl_sys_linkat(int od, const char *o, int nd, const char *n, int flags)
 {
-        return (int)ovl_sys6(SYS_linkat, od, (long)o, nd, (long)n, flags, 0);
+        int r = (int)ovl_sys6(SYS_linkat, od, (long)o, nd, (long)n, flags, 0);
+        struct two t;
+        if (r == -EACCES && two_again(&t, od, o, nd, n)) {
+                r = (int)ovl_sys6(SYS_linkat, t.fd[0], (long)t.p[0], t.fd[1], (long)t.p[1], flags,
+                                  0);
+                two_done(&t);
+        }
+        return r;
 }
 
 int ovl_sys_fchmodat(int dirfd, const char *path, mode_t mode)
 {
-        return (int)S3(SYS_fchmodat, dirfd, path, mode);
+        int r = (int)S3(SYS_fchmodat, dirfd, path, mode);
+        AGAIN(r, dirfd, path, (int)S3(SYS_fchmodat, fd2, p2, mode));
+        return r;
 }
 
 int ovl_sys_fchmod(int fd, mode_t mode)
@@ -251,12 +328,16 @@ int ovl_sys_fchmod(int fd, mode_t mode)
 
 int ovl_sys_fchownat(int dirfd, const char *path, uid_t u, gid_t g, int flags)
 {
-        return (int)ovl_sys6(SYS_fchownat, dirfd, (long)path, u, g, flags, 0);
+        int r = (int)ovl_sys6(SYS_fchownat, dirfd, (long)path, u, g, flags, 0);
+        AGAIN(r, dirfd, path, (int)ovl_sys6(SYS_fchownat, fd2, (long)p2, u, g, flags, 0));
+        return r;
 }
 
 int ovl_sys_utimensat(int dirfd, const char *path, const struct timespec *ts, int flags)
 {
-        return (int)S4(SYS_utimensat, dirfd, path, ts, flags);
+        int r = (int)S4(SYS_utimensat, dirfd, path, ts, flags);
+        AGAIN(r, dirfd, path, (int)S4(SYS_utimensat, fd2, p2, ts, flags));
+        return r;
 }
 
 int ovl_sys_ftruncate(int fd, off_t len)
@@ -401,7 +482,7 @@ static const char *at_rel(int dirfd, const char *path)
         return *path || dirfd == AT_FDCWD ? path : ".";
 }
 
-ssize_t ovl_sys_getxattrat(int dirfd, const char *path, const char *name, void *val, size_t n)
+static ssize_t getxattrat_once(int dirfd, const char *path, const char *name, void *val, size_t n)
 {
         if (__atomic_load_n(&xattrat_state, __ATOMIC_RELAXED) >= 0) {
                 struct xattr_args_k a = {.value = (unsigned long)val, .size = (unsigned)n};
@@ -418,7 +499,7 @@ ssize_t ovl_sys_getxattrat(int dirfd, const char *path, const char *name, void *
         return ovl_sys_lgetxattr(p, name, val, n);
 }
 
-ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n)
+static ssize_t listxattrat_once(int dirfd, const char *path, char *list, size_t n)
 {
         if (__atomic_load_n(&xattrat_state, __ATOMIC_RELAXED) >= 0) {
                 long r = ovl_sys6(SYS_listxattrat, dirfd, (long)at_rel(dirfd, path),
@@ -436,10 +517,12 @@ ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n)
 
 /* The modifying calls use the *at form only once a read showed it works:
  * their EPERM is a real answer. */
-int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void *val, size_t n)
+static int setxattrat_once(int dirfd, const char *path, const char *name, const void *val, size_t n,
+                           int flags)
 {
         if (__atomic_load_n(&xattrat_state, __ATOMIC_RELAXED) > 0) {
-                struct xattr_args_k a = {.value = (unsigned long)val, .size = (unsigned)n};
+                struct xattr_args_k a = {
+                    .value = (unsigned long)val, .size = (unsigned)n, .flags = (unsigned)flags};
                 long r = ovl_sys6(SYS_setxattrat, dirfd, (long)at_rel(dirfd, path),
                                   AT_SYMLINK_NOFOLLOW, (long)name, (long)&a, sizeof(a));
                 if (r != -ENOSYS) {
@@ -450,10 +533,10 @@ int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void
         if (!at_path(p, sizeof(p), dirfd, path)) {
                 return -ENAMETOOLONG;
         }
-        return (int)ovl_sys6(SYS_lsetxattr, (long)p, (long)name, (long)val, (long)n, 0, 0);
+        return (int)ovl_sys6(SYS_lsetxattr, (long)p, (long)name, (long)val, (long)n, flags, 0);
 }
 
-int ovl_sys_removexattrat(int dirfd, const char *path, const char *name)
+static int removexattrat_once(int dirfd, const char *path, const char *name)
 {
         if (__atomic_load_n(&xattrat_state, __ATOMIC_RELAXED) > 0) {
                 long r = ovl_sys6(SYS_removexattrat, dirfd, (long)at_rel(dirfd, path),
@@ -496,4 +579,38 @@ ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n)
         }
         buf[got] = '\0';
         return (ssize_t)got;
+}
+
+ssize_t ovl_sys_getxattrat(int dirfd, const char *path, const char *name, void *val, size_t n)
+{
+        ssize_t r = getxattrat_once(dirfd, path, name, val, n);
+        AGAIN(r, dirfd, path, getxattrat_once(fd2, p2, name, val, n));
+        return r;
+}
+
+ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n)
+{
+        ssize_t r = listxattrat_once(dirfd, path, list, n);
+        AGAIN(r, dirfd, path, listxattrat_once(fd2, p2, list, n));
+        return r;
+}
+
+int ovl_sys_setxattrat_flags(int dirfd, const char *path, const char *name, const void *val,
+                             size_t n, int flags)
+{
+        int r = setxattrat_once(dirfd, path, name, val, n, flags);
+        AGAIN(r, dirfd, path, setxattrat_once(fd2, p2, name, val, n, flags));
+        return r;
+}
+
+int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void *val, size_t n)
+{
+        return ovl_sys_setxattrat_flags(dirfd, path, name, val, n, 0);
+}
+
+int ovl_sys_removexattrat(int dirfd, const char *path, const char *name)
+{
+        int r = removexattrat_once(dirfd, path, name);
+        AGAIN(r, dirfd, path, removexattrat_once(fd2, p2, name));
+        return r;
 }

@@ -58,6 +58,9 @@ ssize_t ovl_sys_copy_file_range(int in, int out, size_t len);
 int ovl_sys_ioctl(int fd, unsigned long req, long arg);
 ssize_t ovl_sys_fsetxattr(int fd, const char *name, const void *val, size_t n, int flags);
 int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void *val, size_t n);
+/* ... with XATTR_CREATE / XATTR_REPLACE */
+int ovl_sys_setxattrat_flags(int dirfd, const char *path, const char *name, const void *val,
+                             size_t n, int flags);
 int ovl_sys_removexattrat(int dirfd, const char *path, const char *name);
 gid_t ovl_sys_getegid(void);
 
@@ -79,6 +82,28 @@ ssize_t ovl_sys_fdpath(int fd, char *buf, size_t n);
  * symlink (through /proc/self/fd/N/path, since there is no *at xattr call). */
 ssize_t ovl_sys_getxattrat(int dirfd, const char *path, const char *name, void *val, size_t n);
 ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n);
+/* detour.c: the directory a relative path starts from, held by the caller
+ * (AT_FDCWD or a dirfd) and at `base` below the upper root (root_fd, root):
+ * while it is set, a path call on root_fd that fails with EACCES is asked
+ * again from there. Set per call by the preload side, cleared by the next. */
+void ovl_detour_set(int root_fd, const char *root, const char *base, int base_fd);
+void ovl_detour_clear(void);
+bool ovl_detour_on(void);
+/* The directories lent their search bit for one call, to give back. */
+#define OVL_DETOUR_LEND_MAX 8
+struct ovl_detour_lend {
+        int n;
+        size_t len[OVL_DETOUR_LEND_MAX]; /* prefix lengths of rel; 0: the root */
+        mode_t mode[OVL_DETOUR_LEND_MAX];
+        const char *rel; /* the caller's path, which outlives the call */
+};
+/* After EACCES on (dirfd, path): 0 when the detour does not apply; 1: ask
+ * again as (*fd, buf); 2: as (*fd, buf) too, with search lent until
+ * ovl_detour_end(l), which is a no-op otherwise. */
+int ovl_detour_begin(int dirfd, const char *path, int *fd, char *buf, size_t cap,
+                     struct ovl_detour_lend *l);
+void ovl_detour_end(struct ovl_detour_lend *l);
+
 /* Read a whole small file into buf (NUL-terminated). Returns length or -errno */
 ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n);
 
