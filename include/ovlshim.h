@@ -110,6 +110,9 @@ struct ovl_loc {
 /* with OVL_R_NOFOLLOW: not even a trailing slash follows the final symlink (the
  * namespace calls' last name, which the kernel never follows); the slash is kept */
 #define OVL_R_NAME 0x8
+/* the path names what the caller holds (an fd, the cwd, a dirfd): the kernel
+ * walks none of it, so no directory on it is asked for search permission */
+#define OVL_R_HELD 0x10
 
 /* Outcome of ovl_resolve */
 #define OVL_PASS 0 /* nothing to do with any overlay: use the caller's args */

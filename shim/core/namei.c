@@ -10,6 +10,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 struct walk {
@@ -19,6 +20,9 @@ struct walk {
         int links;
         bool in;             /* inside loc->m; else at loc->real */
         bool must_dir;       /* a trailing slash: the end must be a dir */
+        int free;            /* components of the base still to walk: the kernel holds them */
+        bool held;           /* this step is one of them (or a replay after "..") */
+        const char *base;    /* the base, relative to MERGED; NULL for an absolute path */
         char todo[PATH_MAX]; /* what is left to walk */
         char tmp[PATH_MAX];  /* scratch for symlink targets */
         unsigned short cstack[OVL_MAX_LOWER + 1];
@@ -93,6 +97,77 @@ static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat 
         return ovl_marker_opaque(ovl_layer_fd(&m->layers[i]), rp) == 0;
 }
 
+/* An upper directory the caller may not search, found on the way to one it
+ * holds, and the mode it had. */
+struct lent_dir {
+        size_t len; /* of its path in the current directory's rel; 0: the root */
+        mode_t mode;
+};
+#define LEND_MAX 8
+
+static const char *prefix(const struct ovl_mount *m, const char *rel, size_t len, char *buf)
+{
+        if (!len) {
+                return m->layers[0].path;
+        }
+        memcpy(buf, rel, len);
+        buf[len] = '\0';
+        return buf;
+}
+
+/* Lend the owner's search bit to the upper directories from the root down
+ * to `rel` that lack it (the mounter's override, write.h), top first, as
+ * each becomes reachable through the one above. */
+static int lend_search(const struct ovl_mount *m, int fd, const char *rel, struct lent_dir *ld)
+{
+        int n = 0;
+        char buf[PATH_MAX];
+        uid_t me = ovl_sys_geteuid();
+        for (size_t len = 0;; len++) {
+                if (len && rel[len] && rel[len] != '/') {
+                        continue;
+                }
+                struct stat st;
+                const char *p = prefix(m, rel, len, buf);
+                if (n < LEND_MAX && ovl_sys_lstatat(fd, p, &st) == 0 && S_ISDIR(st.st_mode) &&
+                    st.st_uid == me && !(st.st_mode & S_IXUSR) &&
+                    ovl_sys_fchmodat(fd, p, (st.st_mode & 07777) | S_IXUSR) == 0) {
+                        ld[n++] = (struct lent_dir){.len = len, .mode = st.st_mode & 07777};
+                }
+                if (!rel[len]) {
+                        return n;
+                }
+        }
+}
+
+static void give_back(const struct ovl_mount *m, int fd, const char *rel, struct lent_dir *ld,
+                      int n)
+{
+        char buf[PATH_MAX];
+        while (n-- > 0) {
+                ovl_sys_fchmodat(fd, prefix(m, rel, ld[n].len, buf), ld[n].mode);
+        }
+}
+
+/* The upper's answer for `rp` on a step the kernel does not walk (w->held):
+ * a directory above may have lost its search bit since the caller entered. */
+static int probe_upper(struct walk *w, const char *rp, struct stat *st)
+{
+        struct ovl_mount *m = w->loc->m;
+        int p = ovl_marker_probe(&m->layers[0], rp, st);
+        int fd = ovl_layer_fd(&m->layers[0]);
+        if (p != -EACCES || !w->held || fd < 0) {
+                return p;
+        }
+        struct lent_dir ld[LEND_MAX];
+        int n = lend_search(m, fd, w->loc->rel, ld);
+        if (n) {
+                p = ovl_marker_probe(&m->layers[0], rp, st);
+                give_back(m, fd, w->loc->rel, ld, n);
+        }
+        return p;
+}
+
 /* Look `rp` up in the layers of the current directory (rule 2). */
 static int lookup(struct walk *w, const char *rp, struct child *c)
 {
@@ -104,8 +179,7 @@ static int lookup(struct walk *w, const char *rp, struct child *c)
                 int i = loc->stack[k];
                 struct stat st;
                 /* the upper may change under us and is always asked */
-                int p = i > 0 ? ovl_lcache_probe(loc->m, i, rp, &st)
-                              : ovl_marker_probe(&loc->m->layers[i], rp, &st);
+                int p = i > 0 ? ovl_lcache_probe(loc->m, i, rp, &st) : probe_upper(w, rp, &st);
                 if (p < 0) {
                         return p;
                 }
@@ -196,15 +270,62 @@ static void leave_overlay(struct walk *w)
 
 static int reenter_parent(struct walk *w);
 
+/* Is `rp` the base or above it? */
+static bool above_base(const struct walk *w, const char *rp)
+{
+        size_t l = strlen(rp);
+        return w->base &&
+               (!l || (strncmp(w->base, rp, l) == 0 && (!w->base[l] || w->base[l] == '/')));
+}
+
+/* A name looked up in a directory the caller does not hold: the detour
+ * (detour.c) reaches the base's own ancestors by climbing from it, which
+ * asks no search permission of the directory a name is looked up in when
+ * the caller's path climbs past it and comes down again ("../../b/c"). */
+static int search_on_way_down(struct walk *w, const char *rp)
+{
+        w->held = w->free > 0;
+        if (w->held) {
+                w->free--; /* the base itself: the kernel walks none of it */
+                return 0;
+        }
+        return above_base(w, rp) && ovl_detour_on() ? ovl_may_search(w->loc) : 0;
+}
+
 /* "." and ".." are lookups in the current directory too: they need search
  * permission there (the walk to its parent again from the root does not ask). */
+static bool in_group(gid_t gid)
+{
+        gid_t g[64];
+        long n = ovl_sys6(SYS_getgroups, 64, (long)g, 0, 0, 0, 0);
+        for (long i = 0; i < n; i++) {
+                if (g[i] == gid) {
+                        return true;
+                }
+        }
+        return gid == ovl_sys_getegid();
+}
+
+/* The directory's own mode lets the caller search it (no ACL is looked at). */
+static bool mode_searchable(const struct stat *st)
+{
+        if (st->st_uid == ovl_sys_geteuid()) {
+                return st->st_mode & S_IXUSR;
+        }
+        return st->st_mode & (in_group(st->st_gid) ? S_IXGRP : S_IXOTH);
+}
+
 int ovl_may_search(const struct ovl_loc *loc)
 {
         if (ovl_sys_geteuid() == 0 || loc->layer < 0) {
                 return 0;
         }
         int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
-        return fd < 0 ? fd : ovl_sys_faccessat(fd, ovl_loc_relpath(loc), X_OK, AT_EACCESS);
+        int r = fd < 0 ? fd : ovl_sys_faccessat(fd, ovl_loc_relpath(loc), X_OK, AT_EACCESS);
+        /* the path from the layer root asks the directories above too, which a
+         * walk that reached this one has passed (or, from a base the caller
+         * holds, never looked at) */
+        return r == -EACCES && mode_searchable(&loc->st) ? 0 : r;
 }
 
 /* One component inside an overlay. `rest` is what follows it. */
@@ -236,7 +357,7 @@ static int step_in(struct walk *w, const char *name, size_t n, const char *rest,
                 if (r < 0) {
                         return r;
                 }
-        } else if ((r = lookup(w, rp, &c)) < 0) {
+        } else if ((r = search_on_way_down(w, rp)) < 0 || (r = lookup(w, rp, &c)) < 0) {
                 return r;
         }
         bool last = !*rest;
@@ -281,6 +402,8 @@ static int reenter_parent(struct walk *w)
         parent[pl] = '\0';
         enter_root(w, loc->m);
         const char *p = parent;
+        int free = w->free;
+        w->free = INT_MAX; /* a replay of directories already walked */
         while (*p) {
                 const char *e = strchrnul(p, '/');
                 int r = step_in(w, p, (size_t)(e - p), *e ? e + 1 : "x", true);
@@ -292,6 +415,7 @@ static int reenter_parent(struct walk *w)
                 }
                 p = *e ? e + 1 : e;
         }
+        w->free = free;
         if (!parent[0]) {
                 return stat_root(loc);
         }
@@ -420,6 +544,15 @@ static int finish_real(struct walk *w, const char *p, bool slash)
 
 /* --- the walk ------------------------------------------------------------- */
 
+static int count_dirs(const char *p, size_t n)
+{
+        int k = 0;
+        for (size_t i = 0; i < n; i++) {
+                k += p[i] != '/' && (i == 0 || p[i - 1] == '/');
+        }
+        return k;
+}
+
 static int start(struct walk *w, const char *base, const char *path)
 {
         size_t bl = (path[0] != '/' && base) ? strlen(base) : 0;
@@ -434,6 +567,7 @@ static int start(struct walk *w, const char *base, const char *path)
                 }
         }
         memcpy(w->todo + bl, path, pl + 1);
+        size_t base_end = bl ? bl - (pl ? 1 : 0) : 0;
         w->in = false;
         w->loc->m = NULL;
         strcpy(w->loc->real, "/");
@@ -441,6 +575,10 @@ static int start(struct walk *w, const char *base, const char *path)
                 struct ovl_mount *m = &w->cfg->mounts[i];
                 ssize_t off = ovl_path_under(w->todo, m->merged, m->merged_len);
                 if (off >= 0) {
+                        if ((size_t)off <= base_end) {
+                                w->base = base + off;
+                                w->free = count_dirs(w->todo + off, base_end - (size_t)off);
+                        }
                         memmove(w->todo, w->todo + off, strlen(w->todo + off) + 1);
                         enter_root(w, m);
                         return stat_root(w->loc);
@@ -521,6 +659,9 @@ int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int 
         w.loc = loc;
         w.flags = flags;
         w.links = 0;
+        w.free = (flags & OVL_R_HELD) ? INT_MAX : 0;
+        w.held = false;
+        w.base = NULL;
         if (!*path && !(flags & OVL_R_EMPTY)) {
                 return -ENOENT;
         }

@@ -256,7 +256,7 @@ static void cwd_from_kernel(struct ovl_config *cfg)
                 return;
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
-        if (!loc || ovl_resolve(cfg, NULL, v, 0, loc) != OVL_IN || loc->layer < 0 ||
+        if (!loc || ovl_resolve(cfg, NULL, v, OVL_R_HELD, loc) != OVL_IN || loc->layer < 0 ||
             !S_ISDIR(loc->st.st_mode)) {
                 enter_dead_shadow(m, v); /* its merged directory is gone */
         } else if (ovl_cwd_enter(loc, true) < 0 && enter_shadow(loc) == 0) {
@@ -329,7 +329,7 @@ OVL_EXPORT int fchdir(int fd)
         if (m) {
                 struct ovl_loc loc;
                 struct stat st;
-                int k = ovl_resolve(cfg, NULL, v, 0, &loc);
+                int k = ovl_resolve(cfg, NULL, v, OVL_R_HELD, &loc);
                 /* a lower-only directory is gone even when its name holds something new
                  * (ovl_shadow_gone, on the resolution at hand) */
                 bool lower_only = layer > 0 || layer == -2;
@@ -356,9 +356,9 @@ OVL_EXPORT int fchdir(int fd)
 bool ovl_shadow_gone(const char *v)
 {
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
-        bool gone =
-            loc && (ovl_resolve(ovl_active(), NULL, v, 0, loc) != OVL_IN || loc->layer < 0 ||
-                    !S_ISDIR(loc->st.st_mode) || (loc->rel[0] && loc->top_lower < 0));
+        bool gone = loc && (ovl_resolve(ovl_active(), NULL, v, OVL_R_HELD, loc) != OVL_IN ||
+                            loc->layer < 0 || !S_ISDIR(loc->st.st_mode) ||
+                            (loc->rel[0] && loc->top_lower < 0));
         ovl_sys_scratch_free(loc, sizeof(*loc));
         return gone;
 }

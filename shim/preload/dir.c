@@ -65,7 +65,7 @@ static ino_t parent_ino(struct ovl_config *cfg, const char *merged_path)
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
         struct stat st = {0};
-        if (loc && ovl_resolve(cfg, NULL, p, 0, loc) == OVL_IN && loc->layer >= 0) {
+        if (loc && ovl_resolve(cfg, NULL, p, OVL_R_HELD, loc) == OVL_IN && loc->layer >= 0) {
                 ovl_loc_stat(loc, &st);
         } else {
                 ovl_sys_lstatat(AT_FDCWD, p, &st);
@@ -81,7 +81,7 @@ static int list_path(struct ovl_config *cfg, const char *path, int held, struct 
         if (!loc) {
                 return -ENOMEM;
         }
-        int r = ovl_resolve(cfg, NULL, path, 0, loc);
+        int r = ovl_resolve(cfg, NULL, path, OVL_R_HELD, loc);
         if (r == OVL_IN) {
                 r = loc->layer < 0 ? -ENOENT : (!S_ISDIR(loc->st.st_mode) ? -ENOTDIR : 0);
         } else if (r >= 0) {
@@ -274,8 +274,9 @@ static bool merged_dir_fd(int fd)
                 return false;
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
-        bool merged = loc && ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, loc) == OVL_IN &&
-                      loc->layer >= 0 && (loc->nstack > 1 || !loc->rel[0]);
+        bool merged =
+            loc && ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW | OVL_R_HELD, loc) == OVL_IN &&
+            loc->layer >= 0 && (loc->nstack > 1 || !loc->rel[0]);
         free(loc);
         return merged;
 }

@@ -56,8 +56,9 @@ static void fix_fd_identity(int fd, struct stat *st)
         }
         struct ovl_loc loc;
         /* one on a lower directory removed since, its name made again: still the lower */
-        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, &loc) == OVL_IN && loc.layer >= 0 &&
-            S_ISDIR(loc.st.st_mode) && !(layer > 0 && loc.rel[0] && loc.top_lower < 0)) {
+        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW | OVL_R_HELD, &loc) == OVL_IN &&
+            loc.layer >= 0 && S_ISDIR(loc.st.st_mode) &&
+            !(layer > 0 && loc.rel[0] && loc.top_lower < 0)) {
                 struct stat ms;
                 ovl_loc_stat(&loc, &ms);
                 if (layer > 0 && loc.layer < layer) {

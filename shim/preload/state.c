@@ -250,6 +250,7 @@ int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap)
 }
 
 static struct ovl_mount *mount_of(const char *merged);
+static void hold_base(int dirfd, const char *base);
 
 /* A removed merged directory that went through WORK (dir.c mark_gone), or a
  * directory removed before, inside one: its real path, a WORK name (and the
@@ -294,6 +295,7 @@ static bool gone_merged(int fd, char *real)
 
 struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer)
 {
+        ovl_detour_clear();
         struct stat st;
         if (!ovl_active() || ovl_sys_fstat(fd, &st) < 0 || !ovl_dev_relevant(st.st_dev)) {
                 return NULL;
@@ -313,7 +315,15 @@ struct ovl_mount *ovl_fd_merged(int fd, char *out, size_t cap, int *layer)
                 }
                 return mount_of(real);
         }
-        return ovl_unmap_real(real, out, cap, layer);
+        int l = -1;
+        struct ovl_mount *m = ovl_unmap_real(real, out, cap, &l);
+        if (m) { /* what the fd is held; an upper directory can be walked from */
+                hold_base(l == 0 && S_ISDIR(st.st_mode) ? fd : -1, out);
+        }
+        if (layer) {
+                *layer = l;
+        }
+        return m;
 }
 
 /* Could (base, path) land in an overlay? Lexically, which is exact unless a
@@ -392,10 +402,13 @@ static bool dead_dir_base(const struct stat *st, char *real, const char **path)
 static void removed_base(char *base, const char **path)
 {
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
-        /* its parent may be gone too: each ".." climbs one dead directory */
-        while (loc && starts_dotdot(*path) &&
-               (ovl_resolve(&cfg, NULL, base, OVL_R_NOFOLLOW, loc) != OVL_IN || loc->layer < 0 ||
-                !S_ISDIR(loc->st.st_mode))) {
+        /* its parent may be gone too: each ".." climbs one dead directory (one
+         * the caller may not reach by its path, EACCES, is there all the same) */
+        while (loc && starts_dotdot(*path)) {
+                int r = ovl_resolve(&cfg, NULL, base, OVL_R_NOFOLLOW, loc);
+                if (r == -EACCES || (r == OVL_IN && loc->layer >= 0 && S_ISDIR(loc->st.st_mode))) {
+                        break;
+                }
                 up_one(base, path);
         }
         ovl_sys_scratch_free(loc, sizeof(*loc));
@@ -580,10 +593,27 @@ int ovl_dead_change(int dirfd, const char *path, const char *rmx)
         return dead ? ovl_dead_dir_change(base, rmx) : 0;
 }
 
+/* The walk from `base` (the merged path of the cwd, a dirfd or an fd) may
+ * pass directories the caller cannot search, which the kernel never looks
+ * at: name it and the fd that holds it (AT_FDCWD, a dirfd; -1: none to walk
+ * from) for the detour, which checks that fd is still the upper copy of
+ * `base` before it walks from it. */
+static void hold_base(int dirfd, const char *base)
+{
+        struct ovl_mount *m = mount_of(base);
+        ssize_t off = m ? ovl_path_under(base, m->merged, m->merged_len) : -1;
+        if (off < 0 || !m->layers[0].path) {
+                return;
+        }
+        int root = ovl_layer_fd(&m->layers[0]);
+        ovl_detour_set(root, m->layers[0].path, base + off, dirfd);
+}
+
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
 {
         bool dead_first = rflags & OVL_AT_DEAD_FIRST;
         rflags &= ~OVL_AT_DEAD_FIRST;
+        ovl_detour_clear();
         if (!path || !ovl_active()) {
                 return OVL_PASS;
         }
@@ -618,6 +648,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         if (near != 1 && !may_enter(base, path)) {
                 return OVL_PASS;
         }
+        hold_base(dirfd, base);
         /* "." is the cwd or dirfd itself, even removed and its merged name made again */
         bool self = !*skip_dots(path);
         dead_first = dead_first || self || ovl_cwd_known_dead();

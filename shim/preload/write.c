@@ -957,7 +957,7 @@ static int fd_gone_answer(int k, int chk)
                 }                                                                                  \
                 struct ovl_loc loc;                                                                \
                 struct ovl_config *cfg = ovl_active();                                             \
-                int k = ovl_resolve(cfg, NULL, fdv, NF, &loc);                                     \
+                int k = ovl_resolve(cfg, NULL, fdv, NF | OVL_R_HELD, &loc);                        \
                 int gn = k < 0 ? k : (k != OVL_IN ? -ENOENT : 0);                                  \
                 if (gn == 0 && (named)) {                                                          \
                         gn = fd_still_named(fd, fdv, layer, &loc);                                 \

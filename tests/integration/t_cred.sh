@@ -48,6 +48,10 @@ ovl_fixture_cred() {
 		ovl__w "$L1" ns2/t "ns2 t"
 		ovl__w "$L1" ns3/t "ns3 t"
 		ovl__w "$L1" ns3/k "ns3 k"
+		# a tree to stand in while the directories above it lose their search bit
+		mkdir -p "$L1/sb/mid/lo2"
+		ovl__w "$L1" sb/mid/lo2/g "sb g"
+		ovl__w "$L1" sb/mid/lo2/h "sb h"
 		# a setgid dir in the upper with names whited out in it (created over them
 		# through the work dir)
 		mkdir -p "$L1/sg" "$U/sg"
@@ -170,6 +174,37 @@ os.fchmod(a, 0); os.fchmod(b, 0o200)
 print(ls(a), ls(b))
 os.lseek(b, 0, os.SEEK_END); print(ls(b))
 os.fchmod(a, 0o755); os.fchmod(b, 0o755)
+"'
+	# N-SEARCH: the kernel walks a relative path from the directory the process holds (its
+	# cwd, a dirfd, an fd) and asks search permission only where it looks names up; the
+	# directories above, which lost their search bit, are never asked. The cwd is an upper
+	# dir, the dirfd a lower-only one; a climb that comes down again is asked at each step.
+	ovl_check search_from_base 'mkdir -p "$M/sb/mid/up" && cd "$M/sb/mid/up" && python3 -c "
+import errno, os
+def t(name, f):
+    try: r = f()
+    except OSError as e: r = errno.errorcode[e.errno]
+    print(name, r)
+def mode(p, **k): return oct(os.stat(p, **k).st_mode)
+lo = os.open(\"../lo2\", os.O_RDONLY); g = os.open(\"../lo2/g\", os.O_RDONLY)
+os.chmod(\"../..\", 0o644)
+t(\"stat\", lambda: (mode(\".\"), mode(\"..\"), mode(\"../..\")))
+t(\"lookup in sb\", lambda: mode(\"../../mid\"))
+t(\"mkdir in sb\", lambda: os.mkdir(\"../../z\"))
+t(\"create\", lambda: os.close(os.open(\"x\", os.O_CREAT | os.O_WRONLY, 0o644)))
+t(\"chmod\", lambda: (os.chmod(\"x\", 0o600), mode(\"x\")))
+t(\"xattr\", lambda: (os.setxattr(\".\", \"user.t\", b\"1\"), os.getxattr(\".\", \"user.t\")))
+t(\"rename\", lambda: (os.rename(\"x\", \"y\"), sorted(os.listdir(\".\"))))
+t(\"mkdir rmdir\", lambda: (os.mkdir(\"d\"), os.rmdir(\"d\")))
+t(\"dirfd\", lambda: (mode(\"g\", dir_fd=lo), sorted(os.listdir(lo))))
+t(\"dirfd chmod\", lambda: (os.chmod(\"h\", 0o600, dir_fd=lo), mode(\"h\", dir_fd=lo)))
+t(\"fd fchmod\", lambda: (os.fchmod(g, 0o640), oct(os.fstat(g).st_mode)))
+t(\"cwd\", lambda: os.getcwd().endswith(\"sb/mid/up\"))
+os.chmod(\"..\", 0o644)
+t(\"down again\", lambda: mode(\"../up\"))
+t(\"up only\", lambda: mode(\"..\"))
+t(\"fchdir\", lambda: (os.fchdir(lo), os.getcwd().endswith(\"sb/mid/lo2\"), mode(\"g\")))
+os.chmod(\"..\", 0o755); os.chmod(\"../..\", 0o755)
 "'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
