@@ -51,6 +51,26 @@ for what, f in (("fchmod", lambda: os.fchmod(fd, 0o600)), ("fchown", lambda: os.
 os.close(fd)
 EOF'
 
+# As uid 65534: a fifo opened for writing needs no write access to the file system, so the
+# caller's permission decides before EROFS could (root-owned 644 fifo: EACCES, not EROFS);
+# other refusals keep their order too.
+# shellcheck disable=SC2016
+RO_NOBODY_CMD='cd "$M" || exit 9
+python3 - <<"EOF"
+import errno, os
+def t(what, f):
+    try:
+        os.close(f()); print(what, "ok")
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+t("fifo write", lambda: os.open("fifo", os.O_WRONLY | os.O_NONBLOCK))
+t("fifo read", lambda: os.open("fifo", os.O_RDONLY | os.O_NONBLOCK))
+t("fifo rdwr", lambda: os.open("fifo", os.O_RDWR | os.O_NONBLOCK))
+t("mode000 write", lambda: os.open("mode000", os.O_WRONLY))
+t("only_l2 write", lambda: os.open("only_l2", os.O_WRONLY))
+t("create", lambda: os.open("nobody_new", os.O_WRONLY | os.O_CREAT, 0o644))
+EOF'
+
 run_fmt() {
 	local fmt=$1 base out sx
 	base=$(ovl_mktemp_dir "ro.$fmt")
@@ -73,6 +93,7 @@ run_fmt() {
 		return
 	fi
 	wr_exec kernel "$WR_KFMT" "$base/kfx" "$out/k.out" "$RO_CMD"
+	WR_AS_NOBODY=1 wr_exec kernel "$WR_KFMT" "$base/kfx" "$out/k.nob" "$RO_NOBODY_CMD"
 	# shellcheck disable=SC2016
 	wr_exec kernel "$WR_KFMT" "$base/kfx" "$out/k.tree" '$OVL_TOOL tree $WR_TREE_OPTS "$M"'
 	ovl_umount "$WR_M"
@@ -85,6 +106,7 @@ run_fmt() {
 	rm -rf "$sx/u" "$sx/w"
 	ovl_lowers_snapshot "$sx" "$out/lowers.before"
 	wr_exec shim-ro "$fmt" "$sx" "$out/s.out" "$RO_CMD"
+	WR_AS_NOBODY=1 wr_exec shim-ro "$fmt" "$sx" "$out/s.nob" "$RO_NOBODY_CMD"
 	# shellcheck disable=SC2016
 	wr_exec shim-ro "$fmt" "$sx" "$out/s.tree" '$OVL_TOOL tree $WR_TREE_OPTS "$M"'
 	[ "$(ovl_runner)" = kernel ] && mountpoint -q "$WR_M" && ovl_umount "$WR_M"
@@ -93,6 +115,7 @@ run_fmt() {
 	for f in k.out s.out; do sed -i 's|/sed[A-Za-z0-9]\{6\}:|/sedXXXXXX:|' "$out/$f"; done
 	ovl_diffout "write-ro/$fmt/erofs" "$out/k.out" "$out/s.out" kernel shim
 	ovl_diffout "write-ro/$fmt/tree" "$out/k.tree.n" "$out/s.tree.n" kernel shim
+	ovl_diffout "write-ro/$fmt/nobody" "$out/k.nob" "$out/s.nob" kernel shim
 	ovl_assert_lowers_unchanged "write-ro/$fmt/lowers" "$sx" "$out/lowers.before"
 	if [ -z "$(ls -A "$WR_M")" ] && [ ! -e "$sx/u" ] && [ ! -e "$sx/w" ]; then
 		ovl_pass "write-ro/$fmt/nothing-written-elsewhere"

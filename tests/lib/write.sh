@@ -132,17 +132,20 @@ wr_exec() {
 			bash -c 'ovl_shim_run "$1" "$2" "$3" bash -c "$4"' _ "$fmt" "$fx" "$WR_M" "$cmd") \
 			>"$out" 2>&1 </dev/null ;;
 	shim-ro)
-		(cd / && M=$WR_M timeout -k 5 "$OVL_TIMEOUT" \
+		(cd / && M=$WR_M WR_AS_NOBODY=${WR_AS_NOBODY:-0} timeout -k 5 "$OVL_TIMEOUT" \
 			bash -c 'wr_shim_run_ro "$1" "$2" "$3" bash -c "$4"' _ "$fmt" "$fx" "$WR_M" "$cmd") \
 			>"$out" 2>&1 </dev/null ;;
 	esac
 	echo "[exit $?]" >>"$out"
 }
 
-# wr_shim_run_ro FMT FX MERGED CMD...: CMD under a read-only shim overlay of FX's lowers
+# wr_shim_run_ro FMT FX MERGED CMD...: CMD under a read-only shim overlay of FX's lowers (as
+# uid/gid 65534 with WR_AS_NOBODY=1: the overlay is set up as root, CMD drops to nobody)
 wr_shim_run_ro() {
-	local fmt=$1 fx=$2 m=$3 o conf
+	local fmt=$1 fx=$2 m=$3 o conf nob=()
 	shift 3
+	[ "${WR_AS_NOBODY:-0}" = 1 ] && nob=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
+	set -- "${nob[@]}" "$@"
 	o=$(ovl_shim_opts "$fmt")
 	case $(ovl_runner) in
 	ovlrun) "$OVL_OVLRUN" -o "lowerdir=$(ovl_lowers "$fx")${o:+,$o}" "$m" -- "$@" ;;
