@@ -1498,10 +1498,14 @@ def compare(case, ops, krecs, srecs, serr, src):
         if kn == sn and ("tree" in k or "tree" in s):
             a = intentional.normalise_dump(k["tree"], case.mode, "kernel") if "tree" in k else {}
             b = intentional.normalise_dump(s["tree"], case.mode, SSIDE) if "tree" in s else {}
-            dd = dict_diff(*intentional.pair_dumps(a, b, case.mode, intentional.marker_paths(case.spec)))
+            dd = dict_diff(*intentional.pair_dumps(a, b, case.mode, intentional.marker_paths(case.spec), TEST_UID))
             if dd:
                 return Diff("tree", i, ("tree", dd[0][1]), "the merged trees differ after op #%d %s:\n%s"
                             % (i, describe(o), fmt_dict_diff(dd, "kernel", "shim")))
+        if intentional.stale_link_mode(o, k, s, case.mode, TEST_UID):
+            case.stopped = "op #%d %s: N-LINKMODE (the kernel checked a stale mode of a hard-linked " \
+                           "name: its stat shows %s)" % (i, describe(o), k["st_a"][1])
+            return None
         if intentional.leak_divergence(k, s):
             case.stopped = "op #%d %s: N-LEAK (the kernel's ENOTEMPTY comes from leaked names %s)" % (
                 i, describe(o), k["leak_notempty"])
@@ -1531,7 +1535,7 @@ def compare(case, ops, krecs, srecs, serr, src):
                     % (src, serr.strip()[-1500:]))
     a = intentional.normalise_dump(kd, case.mode, "kernel")
     b = intentional.normalise_dump(sd, case.mode, SSIDE)
-    dd = dict_diff(*intentional.pair_dumps(a, b, case.mode, intentional.marker_paths(case.spec)))
+    dd = dict_diff(*intentional.pair_dumps(a, b, case.mode, intentional.marker_paths(case.spec), TEST_UID))
     if dd:
         return Diff("tree", None, ("tree", dd[0][1]), "the final merged trees differ:\n" + fmt_dict_diff(dd, "kernel", "shim"))
     if src != 0:

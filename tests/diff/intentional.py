@@ -29,6 +29,12 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
               security.capability): not compared on copied-up files in user mode
   N-DIRMETA   directory st_nlink and st_size: not recorded (executor.py strec)
   N-DIRTIME   timestamps of directories: not compared (normalise_st)
+  N-LINKMODE  (user mode) the kernel checks permission on the mode its overlay inode cached
+              for one name of a hard-linked upper file; a chmod through another name (another
+              overlay inode for the same upper inode) leaves it stale, while the kernel's own
+              stat shows the new mode. Where the kernel's answer contradicts the mode its stat
+              shows and the shim's follows it, the op is forgiven and the states part
+              (stale_link_mode); in dumps, such a data read is not compared (pair_dumps)
   N-UNREAD    (user mode) copy-up of a lower object the user cannot read: the kernel copies
               with the mounter's capabilities inside its user namespace, the shim has only the
               user's rights; the generator gives lower objects owner read (files) and owner
@@ -343,7 +349,42 @@ def leak_left_undone(o):
     return o.get("op") == "cmd" and os.path.basename((o.get("argv") or [""])[0]) == "mv"
 
 
-def pair_dumps(a, b, mode, markers=()):
+# ---------------------------------------------------------------- N-LINKMODE
+def _owner_grants(st, want, uid):
+    """Does the mode a stat record shows grant `want` ("r", "w", "rw") to its owner `uid`?
+    None when the record is not the owner's regular file or fifo."""
+    if not isinstance(st, list) or len(st) < 6 or st[0] not in ("f", "p") or st[2] != uid:
+        return None
+    m = int(st[1], 8)
+    return all(m & {"r": 0o400, "w": 0o200}[c] for c in want)
+
+
+def _op_wants(o):
+    op = o.get("op")
+    if op in ("readfile", "writefile"):
+        return "r" if op == "readfile" else "w"
+    flags = o.get("flags") or []
+    if op != "open" or "PATH" in flags:
+        return None
+    return "rw" if "RDWR" in flags else ("w" if "WRONLY" in flags else "r")
+
+
+def stale_link_mode(o, krec, srec, mode, uid):
+    """N-LINKMODE: the kernel refused (EACCES) an open its own stat of the name allows, or
+    allowed one it denies, on a name with two or more links, and the shim followed the mode
+    (both sides stat the same mode). The two states part here, as for leak_divergence."""
+    st, sst = krec.get("st_a"), srec.get("st_a")
+    want = _op_wants(o)
+    if mode != "user" or not want or not isinstance(st, list) or not isinstance(sst, list) or \
+            (st[5] or 0) < 2 or st[1] != sst[1]:
+        return False
+    g = _owner_grants(st, want, uid)
+    kr, sr = krec.get("r"), srec.get("r")
+    return g is not None and ((kr == "E:EACCES" and sr == "ok" and g) or
+                              (kr == "ok" and sr == "E:EACCES" and not g))
+
+
+def pair_dumps(a, b, mode, markers=(), uid=None):
     """Rules that need both sides' dumps. N-INO (user mode): a kernel mounted with userxattr in
     a user namespace may report two names of one upper inode (a lower file hard-linked through
     the overlay) with different st_ino, one through origin and one not; the shim reports the
@@ -359,4 +400,9 @@ def pair_dumps(a, b, mode, markers=()):
                 and (x["st"][5] or 0) >= 2 and (y["st"][5] or 0) >= 2:
             x.pop("ino", None)
             y.pop("ino", None)
+            # N-LINKMODE: the kernel read data its own stat's mode does not let the owner read
+            if uid is not None and x["st"] == y["st"] and _owner_grants(x["st"], "r", uid) is False \
+                    and y.get("data") == "E:EACCES" and x.get("data") != "E:EACCES":
+                x.pop("data", None)
+                y.pop("data", None)
     return a, b
