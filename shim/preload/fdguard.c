@@ -5,6 +5,7 @@
 #include "sys.h"
 
 #include <limits.h>
+#include <stdio_ext.h>
 
 /* A number freed here may be reused at once by another thread: not while a
  * copy-up is replacing that number's old object (copy_up.c). */
@@ -74,4 +75,15 @@ OVL_EXPORT void closefrom(int lo)
                 return;
         }
         close_range((unsigned)lo, UINT_MAX, 0);
+}
+
+/* fclose closes its fd inside libc, past close(): it takes the same lock.
+ * What the stream still buffers is written first, outside it: a write that
+ * blocks on a full pipe must not hold up every close in the process. */
+OVL_EXPORT int fclose(FILE *f)
+{
+        if (f && ovl_active() && __fpending(f) > 0) {
+                fflush(f);
+        }
+        UNDER_FDMOVE(REAL(fclose)(f));
 }
