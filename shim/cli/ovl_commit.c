@@ -78,8 +78,9 @@ static void copy_layer(const char *src, const char *dst)
 /* --- the lock and the config -------------------------------------------------- */
 
 /* The work dir's lock, exclusively, or a clear refusal (DESIGN.md "Work dir
- * and concurrency"). Returns the fd holding it. */
-static int lock_work(const char *workdir)
+ * and concurrency"): a job writing meanwhile would leave a half-written file
+ * in the new layer. `what` the refused step. Returns the fd holding it. */
+static int lock_work(const char *workdir, const char *what)
 {
         char *dir = xasprintf("%s/ovlshim", workdir), *p = xasprintf("%s/lock", dir);
         if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -90,9 +91,9 @@ static int lock_work(const char *workdir)
                 die("%s: %s", p, strerror(errno));
         }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                die("a job is using this overlay (%s is held): not resetting its upper; "
+                die("a job is using this overlay (%s is held): not %s its upper; "
                     "try again when the job has ended",
-                    p);
+                    p, what);
         }
         free(p);
         free(dir);
@@ -247,7 +248,8 @@ int cmd_commit(int argc, char **argv)
                           "--workdir WORK");
         }
         const char *newlayer = rest[nr - 1];
-        int lock = reset ? lock_work(workdir) : -1;
+        /* without a work dir (plain directories) there is no lock to take */
+        int lock = workdir ? lock_work(workdir, reset ? "resetting" : "committing") : -1;
         char *out = abs_path(newlayer);
         char *up = realpath(t.upper, NULL);
         if (!up) {
@@ -283,9 +285,13 @@ int cmd_commit(int argc, char **argv)
                         die("emptying the upper %s: %s", up, strerror(-r));
                 }
                 close(lock); /* then leftovers of killed jobs go too */
+                lock = -1;
                 if (t.m) {
                         ovl_work_clean(t.m);
                 }
+        }
+        if (lock >= 0) {
+                close(lock);
         }
         free(out);
         free(up);

@@ -165,6 +165,14 @@ if [ $rc = 1 ] && [[ $msg == *"ovlshim/lock is held"* ]] && [ ! -e "$f/busy/new"
 else
 	ovl_fail "commit --reset: refused while a job holds the lock" "rc=$rc: $msg"
 fi
+# a plain commit copies the upper: not while a job may be writing it either
+msg=$("$OVL" commit -c "$f/busy/ovl.conf" "$f/busy/new2" 2>&1)
+rc=$?
+if [ $rc = 1 ] && [[ $msg == *"ovlshim/lock is held"*"not committing"* ]] && [ ! -e "$f/busy/new2" ]; then
+	ovl_pass "commit: refused while a job holds the lock"
+else
+	ovl_fail "commit: refused while a job holds the lock" "rc=$rc: $msg"
+fi
 kill "$job" 2>/dev/null
 wait "$job" 2>/dev/null
 
