@@ -437,6 +437,37 @@ static bool lowers_show_names(struct ovl_mount *m, const char *rel)
         return false;
 }
 
+bool ovl_removed_dir_merged(const char *v, bool upper)
+{
+        struct ovl_config *cfg = ovl_active();
+        struct ovl_mount *m = NULL;
+        for (int i = 0; cfg && i < cfg->nmounts && !m; i++) {
+                if (ovl_path_under(v, cfg->mounts[i].merged, cfg->mounts[i].merged_len) >= 0) {
+                        m = &cfg->mounts[i];
+                }
+        }
+        const char *rel = m ? v + m->merged_len + (v[m->merged_len] == '/') : "";
+        if (!m || (!upper && lowers_show_names(m, rel))) {
+                return m != NULL;
+        }
+        int dirs = upper;
+        for (int i = 1; i < m->nlayers && dirs < 2; i++) {
+                struct stat st;
+                int p = ovl_marker_probe(&m->layers[i], ovl_layer_relpath(m, i, rel), &st);
+                if (p == OVL_P_ABSENT) {
+                        continue;
+                }
+                if (p < 0 || p == OVL_P_WHITEOUT || !S_ISDIR(st.st_mode)) {
+                        break;
+                }
+                dirs++;
+                if (p == OVL_P_FOUND_OPAQUE) {
+                        break;
+                }
+        }
+        return dirs > 1;
+}
+
 /* The topmost lower holding a directory at rel: the merged directory's
  * attributes and identity (DESIGN.md "Identity") while it had no upper. */
 static int top_lower_layer(const struct ovl_mount *m, const char *rel, struct stat *st)

@@ -123,6 +123,10 @@ bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st);
 /* A shadow stands for a merged directory that had a lower layer: is the
  * merged directory `merged` gone? */
 bool ovl_shadow_gone(const char *merged);
+/* The removed directory that stood at `merged`, an upper one (not opaque) or a
+ * lower-only one: did the kernel read it as a merged one (ovl_dir_is_real false:
+ * an upper over a lower, several lowers, or copied up before it was removed)? */
+bool ovl_removed_dir_merged(const char *merged, bool upper);
 /* An attribute change of a removed lower-only directory whose merged path was
  * `merged`: 1 (success, nothing to change) or -errno (cwd.c). */
 int ovl_dead_dir_change(const char *merged, const char *rmx);
