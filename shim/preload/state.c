@@ -484,6 +484,12 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
         if (dead_up && ovl_dead_search(dirfd) < 0) {
                 return -2;
         }
+        /* the same in the merged directory a lower one stood for, removed since (the
+         * mode this process saw it removed with: ovl_removed_dir_search) */
+        if (*shadow && starts_dotdot(*path) && ovl_dead_search(dirfd) < 0 &&
+            ovl_shadow_gone(base)) {
+                return -2;
+        }
         removed_base(base, path);
         if (dead_up && real_up_dead(dirfd, ups - dotdots(*path))) {
                 int d = in_dead_real(*path);
@@ -505,8 +511,13 @@ static struct ovl_mount *mount_of(const char *merged)
 int ovl_dead_search(int dirfd)
 {
         struct stat st;
-        if (ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) < 0 || st.st_nlink != 0) {
-                return 0; /* a shadow cwd: not the directory the kernel would ask */
+        if (ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) < 0) {
+                return 0;
+        }
+        /* a shadow cwd, or a dirfd on a lower directory: not the directory the kernel
+         * would ask; the mode this process saw the merged one removed with */
+        if (st.st_nlink != 0) {
+                return dirfd == AT_FDCWD ? ovl_cwd_dead_search() : ovl_removed_dir_search(&st);
         }
         int r = ovl_sys_faccessat(dirfd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
         return r == -EACCES ? r : 0;
@@ -520,11 +531,9 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
                        struct ovl_loc *loc)
 {
         if (!starts_dotdot(path)) {
-                if (!*skip_dots(path)) {
-                        return OVL_PASS;
-                }
-                int r = ovl_dead_search(dirfd);
-                return r < 0 ? r : -ENOENT;
+                /* may_lookup for the first name, "." too (a shadow cwd does not ask) */
+                int r = path[0] ? ovl_dead_search(dirfd) : 0;
+                return r < 0 ? r : *skip_dots(path) ? -ENOENT : OVL_PASS;
         }
         int r = ovl_dead_search(dirfd);
         if (r < 0) {
@@ -627,7 +636,8 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         /* a removed lower-only directory itself is the kernel's to answer on the real one (a
          * lower directory, or a shadow), which nothing then changes (ovl_dead_change) */
         if (self && shadow && ovl_shadow_gone(base)) {
-                return OVL_PASS;
+                int d = path[0] ? ovl_dead_search(dirfd) : 0; /* may_lookup for "." */
+                return d < 0 ? d : OVL_PASS;
         }
         int r = ovl_resolve(&cfg, base, path, rflags, loc);
         /* another process may have removed the cwd, even put a file in its place; a dirfd
