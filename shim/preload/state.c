@@ -523,6 +523,16 @@ int ovl_dead_search(int dirfd)
         return r == -EACCES ? r : 0;
 }
 
+/* Is the last name of p ".." (trailing slashes aside)? */
+static bool ends_dotdot(const char *p)
+{
+        size_t l = strlen(p);
+        while (l > 1 && p[l - 1] == '/') {
+                l--;
+        }
+        return l >= 2 && p[l - 1] == '.' && p[l - 2] == '.' && (l == 2 || p[l - 3] == '/');
+}
+
 /* The cwd or dirfd was removed: asked only after a walk from it failed (a
  * live one pays nothing). ".." climbs to the old parent; anything else finds
  * nothing, and only the directory itself is the kernel's to answer (it may
@@ -539,6 +549,7 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
         if (r < 0) {
                 return r;
         }
+        const char *orig = path;
         int ups = dotdots(path);
         up_one(base, &path);
         /* its old parent, removed since (maybe made again): nothing is found in it */
@@ -555,6 +566,11 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
          * none, it was removed (and maybe made again): nothing is found in it */
         if (shadow && !starts_dotdot(path) && *skip_dots(path) && ovl_shadow_gone(base)) {
                 return -ENOENT;
+        }
+        /* the climb ended on the last name (".."): the directory reached is looked up
+         * in its parent, not searched itself as a "." in it would be */
+        if (ends_dotdot(orig) && !strcmp(path, ".")) {
+                return ovl_resolve(&cfg, NULL, base, rflags, loc);
         }
         return ovl_resolve(&cfg, base, path, rflags, loc);
 }
@@ -617,6 +633,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         }
         char base[PATH_MAX];
         bool shadow = false;
+        const char *orig = path;
         int near = dirfd_base(dirfd, base, &path, &shadow);
         if (near == -2 || near == -3) {
                 return near == -2 ? -EACCES : -ENOENT;
@@ -639,7 +656,10 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 int d = path[0] ? ovl_dead_search(dirfd) : 0; /* may_lookup for "." */
                 return d < 0 ? d : OVL_PASS;
         }
-        int r = ovl_resolve(&cfg, base, path, rflags, loc);
+        /* ".." out of a removed dirfd as the last name: its old parent is looked up, not
+         * searched (in_dead_cwd does the same for the cwd) */
+        bool up_last = dirfd != AT_FDCWD && path != orig && !strcmp(path, ".") && ends_dotdot(orig);
+        int r = ovl_resolve(&cfg, up_last ? NULL : base, up_last ? base : path, rflags, loc);
         /* another process may have removed the cwd, even put a file in its place; a dirfd
          * on a lower-only directory stands in its shadow, which outlives the merged one */
         /* (a too long name in it too: __lookup_slow finds the directory dead before
