@@ -486,7 +486,7 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
         }
         /* the same in the merged directory a lower one stood for, removed since (the
          * mode this process saw it removed with: ovl_removed_dir_search) */
-        if (*shadow && starts_dotdot(*path) && ovl_dead_search(dirfd) < 0 &&
+        if (*shadow && starts_dotdot(*path) && ovl_removed_dir_search(&st) < 0 &&
             ovl_shadow_gone(base)) {
                 return -2;
         }
