@@ -199,6 +199,9 @@ int ovl_mkdir(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode);
 int ovl_mknod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode, dev_t dev);
 int ovl_symlink(struct ovl_config *cfg, const char *target, struct ovl_loc *loc);
 int ovl_link(struct ovl_config *cfg, struct ovl_loc *from, struct ovl_loc *to);
+/* link(2) of a removed directory of the overlay (the real one the kernel
+ * holds, not resolvable by name) to `to`: vfs_link's may_create, then EPERM. */
+int ovl_link_removed_dir(struct ovl_config *cfg, struct ovl_loc *to);
 int ovl_unlink(struct ovl_config *cfg, struct ovl_loc *loc);
 int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc);
 int ovl_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *b, unsigned flags);

@@ -337,6 +337,12 @@ int ovl_link(struct ovl_config *cfg, struct ovl_loc *from, struct ovl_loc *to)
         return create_obj(cfg, to, &o);
 }
 
+int ovl_link_removed_dir(struct ovl_config *cfg, struct ovl_loc *to)
+{
+        int r = to->layer >= 0 ? -EEXIST : check(cfg, to);
+        return r < 0 ? r : -EPERM;
+}
+
 /* --- removing ------------------------------------------------------------------------- */
 
 /* Put a fresh whiteout at rel, atomically replacing whatever the upper has

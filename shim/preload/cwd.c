@@ -29,6 +29,71 @@ static bool cwd_shadow;         /* the kernel cwd is a shadow under WORK/ovlshim
 static bool cwd_parent_known;
 static dev_t cwd_parent_dev;
 static ino_t cwd_parent_ino;
+/* The owner and mode of merged directories with a lower layer this process removed,
+ * by their identity (the topmost lower directory, where a dirfd on a lower-only one
+ * stands): the removed overlay inode's, which may_lookup asks. The last few. */
+#define NREMOVED 16
+struct removed_dir {
+        bool used;
+        bool upper; /* it had an upper copy (the kernel's inode was copied up) */
+        dev_t dev;
+        ino_t ino;
+        mode_t mode;
+        uid_t uid;
+        gid_t gid;
+};
+static struct removed_dir removed[NREMOVED];
+static unsigned removed_next;
+static int removed_lock;     /* writers (and fork) */
+static unsigned removed_seq; /* readers never block: a seqlock, as the cwd's */
+
+static void lock_removed(void)
+{
+        while (__atomic_exchange_n(&removed_lock, 1, __ATOMIC_ACQUIRE)) {
+                ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+        }
+}
+
+static void unlock_removed(void)
+{
+        __atomic_store_n(&removed_lock, 0, __ATOMIC_RELEASE);
+}
+
+static void note_removed(const struct ovl_loc *loc)
+{
+        if (loc->top_lower < 0) {
+                return; /* no lower directory: no fd stands anywhere but on the removed one */
+        }
+        sigset_t all, old;
+        sigfillset(&all);
+        ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
+        lock_removed();
+        __atomic_fetch_add(&removed_seq, 1, __ATOMIC_RELEASE);
+        struct removed_dir *d = &removed[removed_next % NREMOVED];
+        for (int i = 0; i < NREMOVED; i++) {
+                if (removed[i].used && removed[i].dev == loc->id_dev &&
+                    removed[i].ino == loc->id_ino) {
+                        d = &removed[i];
+                        break;
+                }
+        }
+        if (d == &removed[removed_next % NREMOVED]) {
+                __atomic_store_n(&removed_next, removed_next + 1, __ATOMIC_RELAXED);
+        }
+        *d = (struct removed_dir){true,          loc->layer == 0, loc->id_dev,
+                                  loc->id_ino,   loc->st.st_mode, loc->st.st_uid,
+                                  loc->st.st_gid};
+        __atomic_fetch_add(&removed_seq, 1, __ATOMIC_RELEASE);
+        unlock_removed();
+        ovl_sys_sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* the owner and mode of the merged directory this process removed while it was the
+ * cwd on a shadow: the removed overlay inode's, which may_lookup asks */
+static bool cwd_perm_known;
+static mode_t cwd_perm_mode;
+static uid_t cwd_perm_uid;
+static gid_t cwd_perm_gid;
 
 int ovl_cwd_get(char *out, size_t cap)
 {
@@ -57,6 +122,7 @@ void ovl_cwd_set(const char *path, int near)
         __atomic_store_n(&cwd_gone, false, __ATOMIC_RELAXED);
         __atomic_store_n(&cwd_shadow, false, __ATOMIC_RELAXED);
         __atomic_store_n(&cwd_parent_known, false, __ATOMIC_RELAXED);
+        __atomic_store_n(&cwd_perm_known, false, __ATOMIC_RELAXED);
         sigset_t all, old;
         sigfillset(&all);
         ovl_sys_sigprocmask(SIG_SETMASK, &all, &old);
@@ -84,10 +150,12 @@ void ovl_cwd_fork_lock(void)
         while (__atomic_exchange_n(&cwd_writer, 1, __ATOMIC_ACQUIRE)) {
                 ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
         }
+        lock_removed();
 }
 
 void ovl_cwd_fork_unlock(void)
 {
+        unlock_removed();
         __atomic_store_n(&cwd_writer, 0, __ATOMIC_RELEASE);
         ovl_sys_sigprocmask(SIG_SETMASK, &fork_mask, NULL);
 }
@@ -337,7 +405,9 @@ OVL_EXPORT int fchdir(int fd)
                             (k == OVL_IN && lower_only &&
                              (!S_ISDIR(loc.st.st_mode) || (loc.rel[0] && loc.top_lower < 0)));
                 if (gone && ovl_sys_fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-                        return fchdir_dead(fd, v, m, layer);
+                        /* the removed directory's own mode (copied up, then removed) */
+                        int d = layer > 0 ? ovl_removed_dir_search(&st) : 0;
+                        return d < 0 ? (int)ovl_ret(d) : fchdir_dead(fd, v, m, layer);
                 }
                 return chdir_loc(k, &loc, v, REAL(chdir));
         }
@@ -437,6 +507,37 @@ static bool lowers_show_names(struct ovl_mount *m, const char *rel)
         return false;
 }
 
+bool ovl_removed_dir_merged(const char *v, bool upper)
+{
+        struct ovl_config *cfg = ovl_active();
+        struct ovl_mount *m = NULL;
+        for (int i = 0; cfg && i < cfg->nmounts && !m; i++) {
+                if (ovl_path_under(v, cfg->mounts[i].merged, cfg->mounts[i].merged_len) >= 0) {
+                        m = &cfg->mounts[i];
+                }
+        }
+        const char *rel = m ? v + m->merged_len + (v[m->merged_len] == '/') : "";
+        if (!m || (!upper && lowers_show_names(m, rel))) {
+                return m != NULL;
+        }
+        int dirs = upper;
+        for (int i = 1; i < m->nlayers && dirs < 2; i++) {
+                struct stat st;
+                int p = ovl_marker_probe(&m->layers[i], ovl_layer_relpath(m, i, rel), &st);
+                if (p == OVL_P_ABSENT) {
+                        continue;
+                }
+                if (p < 0 || p == OVL_P_WHITEOUT || !S_ISDIR(st.st_mode)) {
+                        break;
+                }
+                dirs++;
+                if (p == OVL_P_FOUND_OPAQUE) {
+                        break;
+                }
+        }
+        return dirs > 1;
+}
+
 /* The topmost lower holding a directory at rel: the merged directory's
  * attributes and identity (DESIGN.md "Identity") while it had no upper. */
 static int top_lower_layer(const struct ovl_mount *m, const char *rel, struct stat *st)
@@ -464,6 +565,33 @@ static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, cons
                                            ovl_layer_relpath(m, i, rel), dn, NULL, 0) >= 0;
 }
 
+/* The record of the removed directory whose topmost lower one is `st`, copied into *out. */
+static bool removed_find(const struct stat *st, struct removed_dir *out)
+{
+        if (!__atomic_load_n(&removed_next, __ATOMIC_RELAXED)) {
+                return false; /* nothing removed yet: the common case costs nothing */
+        }
+        for (;;) {
+                unsigned s = __atomic_load_n(&removed_seq, __ATOMIC_ACQUIRE);
+                if (s & 1) {
+                        ovl_sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+                        continue;
+                }
+                bool found = false;
+                for (int i = 0; i < NREMOVED && !found; i++) {
+                        const struct removed_dir *d = &removed[i];
+                        if (d->used && d->dev == st->st_dev && d->ino == st->st_ino) {
+                                *out = *d;
+                                found = true;
+                        }
+                }
+                __atomic_thread_fence(__ATOMIC_ACQUIRE);
+                if (__atomic_load_n(&removed_seq, __ATOMIC_RELAXED) == s) {
+                        return found;
+                }
+        }
+}
+
 /* An attribute change of a removed lower-only directory needs its copy-up, which the
  * kernel ends by renaming the copy onto the old name in the upper, as rename(2) would:
  * the whiteout rmdir left there, or any non-directory, refuses (ENOTDIR), a non-empty
@@ -487,7 +615,10 @@ int ovl_dead_dir_change(const char *v, const char *rmx)
         if (m && rmx && !lower_dir_has_xattr(m, rel, rmx)) {
                 return -ENODATA;
         }
-        if (m && lowers_show_names(m, rel)) {
+        struct stat lst;
+        struct removed_dir rd;
+        if (m && (lowers_show_names(m, rel) ||
+                  (top_lower_layer(m, rel, &lst) > 0 && removed_find(&lst, &rd) && rd.upper))) {
                 return 1;
         }
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
@@ -531,9 +662,14 @@ static bool dir_identity(const char *path, dev_t *dev, ino_t *ino)
 void ovl_cwd_dir_removed(const struct ovl_loc *loc)
 {
         char v[PATH_MAX], c[PATH_MAX];
+        note_removed(loc);
         if (ovl_loc_path(loc, v, sizeof(v)) < 0 || ovl_cwd_get(c, sizeof(c)) != 1 || strcmp(c, v)) {
                 return;
         }
+        cwd_perm_mode = loc->st.st_mode;
+        cwd_perm_uid = loc->st.st_uid;
+        cwd_perm_gid = loc->st.st_gid;
+        __atomic_store_n(&cwd_perm_known, true, __ATOMIC_RELEASE);
         char *s = strrchr(c, '/');
         if (!s || s == c) {
                 return;
@@ -546,6 +682,59 @@ void ovl_cwd_dir_removed(const struct ovl_loc *loc)
                 cwd_parent_ino = i;
                 __atomic_store_n(&cwd_parent_known, true, __ATOMIC_RELEASE);
         }
+}
+
+/* Is gid the caller's effective or a supplementary group? */
+static bool in_group(gid_t gid)
+{
+        gid_t g[256];
+        if (gid == ovl_sys_getegid()) {
+                return true;
+        }
+        long n = ovl_sys6(SYS_getgroups, 256, (long)g, 0, 0, 0, 0);
+        for (long i = 0; i < n; i++) {
+                if (g[i] == gid) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* may_lookup (MAY_EXEC) on a directory of this mode and owner, ACLs aside */
+static int search_perm(mode_t m, uid_t uid, gid_t gid)
+{
+        uid_t me = ovl_sys_geteuid();
+        if (me == 0) {
+                return 0;
+        }
+        mode_t bits = me == uid ? m >> 6 : in_group(gid) ? m >> 3 : m;
+        return (bits & 1) ? 0 : -EACCES;
+}
+
+int ovl_cwd_dead_search(void)
+{
+        if (!__atomic_load_n(&cwd_perm_known, __ATOMIC_ACQUIRE)) {
+                return 0;
+        }
+        return search_perm(cwd_perm_mode, cwd_perm_uid, cwd_perm_gid);
+}
+
+bool ovl_removed_dir_attrs(struct stat *st)
+{
+        struct removed_dir d;
+        if (!S_ISDIR(st->st_mode) || !removed_find(st, &d) || !d.upper) {
+                return false;
+        }
+        st->st_mode = d.mode;
+        st->st_uid = d.uid;
+        st->st_gid = d.gid;
+        return true;
+}
+
+int ovl_removed_dir_search(const struct stat *st)
+{
+        struct removed_dir d;
+        return removed_find(st, &d) ? search_perm(d.mode, d.uid, d.gid) : 0;
 }
 
 bool ovl_cwd_parent_replaced(const char *parent)
@@ -669,7 +858,11 @@ bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st)
                 return false;
         }
         const char *rel = v + m->merged_len;
-        return top_lower_layer(m, rel[0] == '/' ? rel + 1 : rel, st) > 0;
+        if (top_lower_layer(m, rel[0] == '/' ? rel + 1 : rel, st) <= 0) {
+                return false;
+        }
+        ovl_removed_dir_attrs(st); /* copied up before this process removed it */
+        return true;
 }
 
 OVL_EXPORT char *getcwd(char *buf, size_t size)

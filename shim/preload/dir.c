@@ -5,6 +5,7 @@
  * glibc's own never come back through the public readdir. lseek refuses the
  * whences a merged directory does not have. */
 #include "preload.h"
+#include "markers.h"
 #include "sys.h"
 
 #include <pthread.h>
@@ -269,9 +270,19 @@ static bool merged_dir_fd(int fd)
 {
         struct stat st;
         char v[PATH_MAX];
+        int layer = -1;
         if (ovl_sys_fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) ||
-            !ovl_fd_merged(fd, v, sizeof(v), NULL)) {
+            !ovl_fd_merged(fd, v, sizeof(v), &layer)) {
                 return false;
+        }
+        /* a directory removed since (the lower one of a lower-only directory, or a removed
+         * upper one): the kernel's file goes on with what its inode was (ovl_dir_reset),
+         * never with what the name holds now */
+        if ((layer == -2 || layer > 0) && ovl_shadow_gone(v)) {
+                return ovl_removed_dir_merged(v, false);
+        }
+        if (st.st_nlink == 0 && layer == 0 && ovl_strip_deleted(v)) {
+                return ovl_marker_opaque(fd, "./.") == 0 && ovl_removed_dir_merged(v, true);
         }
         struct ovl_loc *loc = malloc(sizeof(*loc));
         bool merged =

@@ -98,13 +98,25 @@ void ovl_cwd_set(const char *path, int near);
  * ancestor): the kernel cwd moved with it, and the next look at the cwd
  * learns the new merged path from it. */
 void ovl_cwd_dir_moved(void);
-/* This process removed the merged directory `loc`: if it was the cwd, the
- * identity of its parent is kept (ovl_cwd_parent_replaced). */
+/* This process removed the merged directory `loc`: its mode is kept for
+ * ovl_removed_dir_search; if it was the cwd, the identity of its parent and its
+ * mode are kept (ovl_cwd_parent_replaced, ovl_cwd_dead_search). */
 void ovl_cwd_dir_removed(const struct ovl_loc *loc);
 /* Is the merged directory at `parent` (the removed cwd's parent by its path)
  * not the one the cwd had when it was removed (itself removed, maybe made
  * again)? false when that is not known. */
 bool ovl_cwd_parent_replaced(const char *parent);
+/* may_lookup in the removed cwd when it stands on a shadow: the removed merged
+ * directory's mode as this process saw it when it removed it; -EACCES or 0. */
+int ovl_cwd_dead_search(void);
+/* ... and in a removed merged directory with a lower layer, through an fd on its
+ * topmost lower directory (st: that fd's fstat): 0 when this process did not remove
+ * it. */
+int ovl_removed_dir_search(const struct stat *st);
+/* The mode and owner of that removed directory when it had been copied up (the
+ * kernel's fd reports the removed copy's): st is the topmost lower directory's
+ * stat, changed when it is known. */
+bool ovl_removed_dir_attrs(struct stat *st);
 void ovl_cwd_follow_moves(void);
 /* The cwd's merged path failed a walk: another process may have moved its
  * upper directory. true when the kernel's cwd maps to another merged path
@@ -123,6 +135,10 @@ bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st);
 /* A shadow stands for a merged directory that had a lower layer: is the
  * merged directory `merged` gone? */
 bool ovl_shadow_gone(const char *merged);
+/* The removed directory that stood at `merged`, an upper one (not opaque) or a
+ * lower-only one: did the kernel read it as a merged one (ovl_dir_is_real false:
+ * an upper over a lower, several lowers, or copied up before it was removed)? */
+bool ovl_removed_dir_merged(const char *merged, bool upper);
 /* An attribute change of a removed lower-only directory whose merged path was
  * `merged`: 1 (success, nothing to change) or -errno (cwd.c). */
 int ovl_dead_dir_change(const char *merged, const char *rmx);

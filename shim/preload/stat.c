@@ -11,13 +11,41 @@ static int stat_rflags(int flags)
                ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
 }
 
+/* Is p made of "." components only ("." "./." "./"): the directory itself? */
+static bool dots_only(const char *p)
+{
+        bool any = false;
+        for (; *p; p++) {
+                if (*p == '/') {
+                        continue;
+                }
+                if (*p != '.' || (p[1] && p[1] != '/')) {
+                        return false;
+                }
+                any = true;
+        }
+        return any;
+}
+
+/* "." of a dirfd on a lower directory whose merged one this process copied up and
+ * removed: the removed copy's mode and owner, as fstat gives (ovl_removed_dir_attrs). */
+static bool removed_lower_self(int dirfd, const char *path, struct stat *st)
+{
+        char v[PATH_MAX];
+        int layer = -1;
+        return dirfd != AT_FDCWD && dots_only(path) && ovl_sys_fstat(dirfd, st) == 0 &&
+               S_ISDIR(st->st_mode) && ovl_fd_merged(dirfd, v, sizeof(v), &layer) && layer > 0 &&
+               ovl_removed_dir_attrs(st);
+}
+
 /* true when the overlay answered (result in *res); false: pass through. */
 static bool stat_in(const char *call, int dirfd, const char *path, int flags, struct stat *st,
                     int *res)
 {
         struct ovl_loc loc;
         int k = ovl_at(dirfd, path, stat_rflags(flags), &loc);
-        if (k == OVL_PASS && path && ovl_dead_shadow_stat(dirfd, path, st)) {
+        if (k == OVL_PASS && path &&
+            (ovl_dead_shadow_stat(dirfd, path, st) || removed_lower_self(dirfd, path, st))) {
                 *res = 0;
                 return true;
         }
@@ -53,6 +81,9 @@ static void fix_fd_identity(int fd, struct stat *st)
         }
         if (layer == -2 && ovl_dead_shadow_stat(fd, ".", st)) {
                 return; /* a removed lower-only directory: the lower it stood for */
+        }
+        if (layer > 0 && ovl_removed_dir_attrs(st)) {
+                return; /* a lower directory whose merged one this process copied up and removed */
         }
         struct ovl_loc loc;
         /* one on a lower directory removed since, its name made again: still the lower */

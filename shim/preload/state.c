@@ -497,6 +497,12 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
         if (dead_up && ovl_dead_search(dirfd) < 0) {
                 return -2;
         }
+        /* the same in the merged directory a lower one stood for, removed since (the
+         * mode this process saw it removed with: ovl_removed_dir_search) */
+        if (*shadow && starts_dotdot(*path) && ovl_removed_dir_search(&st) < 0 &&
+            ovl_shadow_gone(base)) {
+                return -2;
+        }
         removed_base(base, path);
         if (dead_up && real_up_dead(dirfd, ups - dotdots(*path))) {
                 int d = in_dead_real(*path);
@@ -518,11 +524,26 @@ static struct ovl_mount *mount_of(const char *merged)
 int ovl_dead_search(int dirfd)
 {
         struct stat st;
-        if (ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) < 0 || st.st_nlink != 0) {
-                return 0; /* a shadow cwd: not the directory the kernel would ask */
+        if (ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) < 0) {
+                return 0;
+        }
+        /* a shadow cwd, or a dirfd on a lower directory: not the directory the kernel
+         * would ask; the mode this process saw the merged one removed with */
+        if (st.st_nlink != 0) {
+                return dirfd == AT_FDCWD ? ovl_cwd_dead_search() : ovl_removed_dir_search(&st);
         }
         int r = ovl_sys_faccessat(dirfd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
         return r == -EACCES ? r : 0;
+}
+
+/* Is the last name of p ".." (trailing slashes aside)? */
+static bool ends_dotdot(const char *p)
+{
+        size_t l = strlen(p);
+        while (l > 1 && p[l - 1] == '/') {
+                l--;
+        }
+        return l >= 2 && p[l - 1] == '.' && p[l - 2] == '.' && (l == 2 || p[l - 3] == '/');
 }
 
 /* The cwd or dirfd was removed: asked only after a walk from it failed (a
@@ -533,16 +554,15 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
                        struct ovl_loc *loc)
 {
         if (!starts_dotdot(path)) {
-                if (!*skip_dots(path)) {
-                        return OVL_PASS;
-                }
-                int r = ovl_dead_search(dirfd);
-                return r < 0 ? r : -ENOENT;
+                /* may_lookup for the first name, "." too (a shadow cwd does not ask) */
+                int r = path[0] ? ovl_dead_search(dirfd) : 0;
+                return r < 0 ? r : *skip_dots(path) ? -ENOENT : OVL_PASS;
         }
         int r = ovl_dead_search(dirfd);
         if (r < 0) {
                 return r;
         }
+        const char *orig = path;
         int ups = dotdots(path);
         up_one(base, &path);
         /* its old parent, removed since (maybe made again): nothing is found in it */
@@ -559,6 +579,11 @@ static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int
          * none, it was removed (and maybe made again): nothing is found in it */
         if (shadow && !starts_dotdot(path) && *skip_dots(path) && ovl_shadow_gone(base)) {
                 return -ENOENT;
+        }
+        /* the climb ended on the last name (".."): the directory reached is looked up
+         * in its parent, not searched itself as a "." in it would be */
+        if (ends_dotdot(orig) && !strcmp(path, ".")) {
+                return ovl_resolve(&cfg, NULL, base, rflags, loc);
         }
         return ovl_resolve(&cfg, base, path, rflags, loc);
 }
@@ -638,6 +663,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         }
         char base[PATH_MAX];
         bool shadow = false;
+        const char *orig = path;
         int near = dirfd_base(dirfd, base, &path, &shadow);
         if (near == -2 || near == -3) {
                 return near == -2 ? -EACCES : -ENOENT;
@@ -658,9 +684,13 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         /* a removed lower-only directory itself is the kernel's to answer on the real one (a
          * lower directory, or a shadow), which nothing then changes (ovl_dead_change) */
         if (self && shadow && ovl_shadow_gone(base)) {
-                return OVL_PASS;
+                int d = path[0] ? ovl_dead_search(dirfd) : 0; /* may_lookup for "." */
+                return d < 0 ? d : OVL_PASS;
         }
-        int r = ovl_resolve(&cfg, base, path, rflags, loc);
+        /* ".." out of a removed dirfd as the last name: its old parent is looked up, not
+         * searched (in_dead_cwd does the same for the cwd) */
+        bool up_last = dirfd != AT_FDCWD && path != orig && !strcmp(path, ".") && ends_dotdot(orig);
+        int r = ovl_resolve(&cfg, up_last ? NULL : base, up_last ? base : path, rflags, loc);
         /* another process may have removed the cwd, even put a file in its place; a dirfd
          * on a lower-only directory stands in its shadow, which outlives the merged one */
         /* (a too long name in it too: __lookup_slow finds the directory dead before

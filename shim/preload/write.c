@@ -570,7 +570,11 @@ static int link_old(struct two *t, int k, int orf, struct ovl_mount **om)
         if (k == OVL_OUT) {
                 return ovl_sys_fstatat(AT_FDCWD, t->a.real, &st, fl);
         }
-        return ovl_sys_fstatat(t->ofd, t->o, &st, fl | ((orf & OVL_R_EMPTY) ? AT_EMPTY_PATH : 0));
+        int r = ovl_sys_fstatat(t->ofd, t->o, &st, fl | ((orf & OVL_R_EMPTY) ? AT_EMPTY_PATH : 0));
+        /* a removed directory of an overlay itself ("." of a dead cwd or dirfd)
+         * is still on the overlay's mount: EPERM for a directory, not EXDEV */
+        *om = r == 0 ? ovl_base_dead(t->ofd, t->o) : NULL;
+        return r;
 }
 
 /* do_linkat: the old name, then filename_create for the new one, then the
@@ -601,7 +605,8 @@ static int link_two(const char *call, struct two *t, int orf, int *res)
                 r = -EXDEV;
         }
         if (r == 0) {
-                r = ovl_link(ovl_active(), &t->a, &t->b);
+                r = k == OVL_PASS && om ? ovl_link_removed_dir(ovl_active(), &t->b)
+                                        : ovl_link(ovl_active(), &t->a, &t->b);
         }
         *res = done(call, orig, k < 0 ? k : 0, &t->a, r);
         return 1;

@@ -376,6 +376,62 @@ t("mkdir-up2", lambda: os.mkdir("../../m"))
 t("stat-up3", lambda: sorted(os.listdir("../../..")))
 os.chdir(os.environ["M"]); print(sorted(os.listdir("dc")))
 EOF'
+# A removed directory keeps the mode its overlay inode had: after a copy-up (chmod 600) and
+# rmdir, a lookup from it (the cwd on a shadow, a dirfd on the lower) is EACCES for anyone but
+# root, "." too, and fchdir to it; its fd reports the copy's mode, and a change of it succeeds.
+# ".." as the last name from a removed cwd or dirfd needs no search of the parent it reaches.
+wr_scen dead_dir_perm 'cd "$M" && mkdir -p dp/q dp/r && python3 - <<"EOF"
+import errno, os, sys
+def t(name, f):
+    try: r = f(); print(name, "ok", r if isinstance(r, (str, list)) else "")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+def as_nobody(f):
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+        try: f()
+        finally: sys.stdout.flush(); os._exit(0)
+    os.waitpid(pid, 0)
+M = os.environ["M"]
+os.chdir(M + "/empty_l3only")
+fd = os.open(M + "/empty_l3only", os.O_RDONLY | os.O_DIRECTORY)
+os.chmod(M + "/empty_l3only", 0o600); os.rmdir(M + "/empty_l3only")
+def denied():
+    t("cwd-name", lambda: os.stat("x")); t("cwd-dot", lambda: os.stat("."))
+    t("cwd-rmdir-dot", lambda: os.rmdir(".")); t("cwd-up", lambda: os.stat("../only_l3").st_size)
+    t("fd-name", lambda: os.stat("x", dir_fd=fd)); t("fd-dot", lambda: os.stat(".", dir_fd=fd))
+    t("fd-up", lambda: os.mkdir("../only_l3", dir_fd=fd)); t("fchdir", lambda: os.fchdir(fd))
+as_nobody(denied)
+t("fstat", lambda: oct(os.fstat(fd).st_mode)); t("fchown", lambda: os.fchown(fd, -1, 0))
+t("fd-dot-stat", lambda: oct(os.stat(".", dir_fd=fd).st_mode)); t("cwd-dot-stat", lambda: oct(os.stat(".").st_mode))
+t("root-up", lambda: os.stat("../only_l3").st_size)
+os.chdir(M + "/dp/q"); os.rmdir("../q"); os.chmod("..", 0o640)
+r = os.open(M + "/dp/r", os.O_RDONLY | os.O_DIRECTORY); os.rmdir(M + "/dp/r")
+def up():
+    t("cwd-dotdot", lambda: oct(os.stat("..").st_mode)); t("cwd-dotdot-slash", lambda: oct(os.stat("../").st_mode))
+    t("cwd-dotdot-dot", lambda: os.stat("../.")); t("fd-dotdot", lambda: oct(os.stat("..", dir_fd=r).st_mode))
+as_nobody(up)
+os.chmod("..", 0o755)
+t("link-cwd-dot", lambda: os.link(".", "../l"))
+t("link-fd-dot", lambda: os.link(".", "../l", src_dir_fd=r, dst_dir_fd=r))
+os.chdir(M); print(sorted(os.listdir("dp")))
+EOF'
+# lseek on the fd of a removed directory: SEEK_DATA, SEEK_END and SEEK_HOLE are EINVAL when the
+# kernel read it as a merged one (ovl_dir_llseek: an upper over a lower, several lowers, or a
+# lower-only one copied up before its removal, which emptying it needed), else the real one's
+wr_scen dead_dir_seek 'cd "$M" && mkdir newd && python3 - <<"EOF"
+import errno, os
+def err(f):
+    try: f(); return "ok"
+    except OSError as e: return errno.errorcode[e.errno]
+fds = {p: os.open(p, os.O_RDONLY | os.O_DIRECTORY) for p in ("l3only/x/y/z", "emptydir", "nest/deep", "newd")}
+for p in ("l3only/x/y/z/file",): os.unlink(p)
+for p in ("l3only/x/y/z", "emptydir", "newd"): os.rmdir(p)
+os.system("rm -rf nest/deep")
+for p, fd in sorted(fds.items()):
+    print(p, [err(lambda: os.lseek(fd, 0, w)) for w in (os.SEEK_SET, os.SEEK_CUR, os.SEEK_DATA, os.SEEK_HOLE)])
+EOF'
 # fds keep the kernel's meaning across a copy-up: an O_PATH fd stays unreadable, a directory fd
 # sees its directory's copy, a merged directory seeks only to a position, a failed open copies
 # nothing. A lower fifo is opened on its upper copy (a write to a fifo changes its times and the
