@@ -27,7 +27,7 @@ struct detour {
         int root_fd;      /* the upper layer's root fd */
         const char *root; /* ... and its path */
         size_t root_len;
-        int base_fd; /* the held directory: AT_FDCWD, a dirfd, or -1 */
+        int base_fd;         /* the held directory: AT_FDCWD, a dirfd, or -1 */
         char base[PATH_MAX]; /* its path relative to the upper root */
 };
 
@@ -63,9 +63,9 @@ bool ovl_detour_on(void)
 static bool base_holds(void)
 {
         char real[PATH_MAX];
-        ssize_t n = dt.base_fd == AT_FDCWD ? ovl_sys_readlinkat(AT_FDCWD, "/proc/self/cwd", real,
-                                                                 sizeof(real) - 1)
-                                           : ovl_sys_fdpath(dt.base_fd, real, sizeof(real));
+        ssize_t n = dt.base_fd == AT_FDCWD
+                        ? ovl_sys_readlinkat(AT_FDCWD, "/proc/self/cwd", real, sizeof(real) - 1)
+                        : ovl_sys_fdpath(dt.base_fd, real, sizeof(real));
         if (n < 0 || (size_t)n >= sizeof(real) - 1) {
                 return false;
         }
