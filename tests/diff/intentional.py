@@ -34,7 +34,9 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
               overlay inode for the same upper inode) leaves it stale, while the kernel's own
               stat shows the new mode. Where the kernel's answer contradicts the mode its stat
               shows and the shim's follows it, the op is forgiven and the states part
-              (stale_link_mode); in dumps, such a data read is not compared (pair_dumps)
+              (stale_link_mode); in dumps, such a data read is not compared (pair_dumps).
+              The same split gives each name of a hard-linked fifo its own pipe: a
+              non-blocking writer on one name meets no reader opened on the other (ENXIO)
   N-UNREAD    (user mode) copy-up of a lower object the user cannot read: the kernel copies
               with the mounter's capabilities inside its user namespace, the shim has only the
               user's rights; the generator gives lower objects owner read (files) and owner
@@ -378,8 +380,10 @@ def stale_link_mode(o, krec, srec, mode, uid):
     if mode != "user" or not want or not isinstance(st, list) or not isinstance(sst, list) or \
             (st[5] or 0) < 2 or st[1] != sst[1]:
         return False
-    g = _owner_grants(st, want, uid)
     kr, sr = krec.get("r"), srec.get("r")
+    if st[0] == "p" and "w" in want and kr == "E:ENXIO" and sr == "ok":
+        return True  # the pipe is the overlay inode's: a writer on the other name meets no reader
+    g = _owner_grants(st, want, uid)
     return g is not None and ((kr == "E:EACCES" and sr == "ok" and g) or
                               (kr == "ok" and sr == "E:EACCES" and not g))
 
