@@ -521,6 +521,7 @@ int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int 
         w.loc = loc;
         w.flags = flags;
         w.links = 0;
+        loc->dead = false;
         if (!*path && !(flags & OVL_R_EMPTY)) {
                 return -ENOENT;
         }
