@@ -235,10 +235,20 @@ static void cwd_from_kernel(struct ovl_config *cfg)
         char real[PATH_MAX], v[PATH_MAX];
         int layer = 0;
         if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/') {
-                /* a removed directory (chdir(".") in it): it keeps its merged
-                 * path, dead; handing relative paths to the kernel would walk
-                 * from the real directory, inside a layer or WORK */
-                if (ovl_cwd_get(v, sizeof(v)) == 1) {
+                /* a removed directory (chdir(".") in it, or ".." from one): it
+                 * keeps the merged path it had, dead; handing relative paths to
+                 * the kernel would walk from the real directory, inside a layer
+                 * or WORK */
+                int fd =
+                    ovl_sys_openat(AT_FDCWD, "/proc/self/cwd", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+                int known = fd >= 0 ? ovl_removed_dir_path(fd, v) : -1;
+                if (fd >= 0) {
+                        ovl_sys_close(fd);
+                }
+                if (known >= 0) {
+                        ovl_cwd_set(v, 1);
+                }
+                if (known >= 0 || ovl_cwd_get(v, sizeof(v)) == 1) {
                         __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
                         return;
                 }
