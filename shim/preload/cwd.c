@@ -474,10 +474,25 @@ static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, cons
                                            ovl_layer_relpath(m, i, rel), dn, NULL, 0) >= 0;
 }
 
+/* The parent of the removed lower-only directory v had that lower: is it gone
+ * (no merged directory with a lower at its path)? MERGED never is (ovl_shadow_gone). */
+static bool parent_gone(const char *v)
+{
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s", v);
+        char *s = strrchr(p, '/');
+        if (!s || s == p) {
+                return false;
+        }
+        *s = '\0';
+        return ovl_shadow_gone(p);
+}
+
 /* An attribute change of a removed lower-only directory needs its copy-up, which the
  * kernel ends by renaming the copy onto the old name in the upper, as rename(2) would:
  * the whiteout rmdir left there, or any non-directory, refuses (ENOTDIR), a non-empty
- * directory made since too (ENOTEMPTY); with the parent gone too, EIO. An empty one is
+ * directory made since too (ENOTEMPTY); with the parent gone too (removed, maybe made
+ * again by name: the new one has not the lower the old one had), EIO. An empty one is
  * replaced, and the call succeeds: not done here (the kernel's merged view does not show
  * it either until remounted). A directory whose lowers hold entries was copied up before
  * it could be removed (emptying it put whiteouts in an upper copy): the kernel changes
@@ -499,6 +514,9 @@ int ovl_dead_dir_change(const char *v, const char *rmx)
         }
         if (m && lowers_show_names(m, rel)) {
                 return 1;
+        }
+        if (parent_gone(v)) {
+                return -EIO; /* whatever its name holds now */
         }
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
         int r = loc ? ovl_resolve(cfg, NULL, v, OVL_R_NOFOLLOW, loc) : -ENOMEM;
