@@ -752,10 +752,16 @@ OVL_EXPORT char *getwd(char *buf)
 OVL_EXPORT char *get_current_dir_name(void)
 {
         char v[PATH_MAX];
+        ovl_cwd_follow_moves();
         if (ovl_cwd_get(v, sizeof(v)) == 1) {
                 if (ovl_cwd_dead()) {
                         errno = ENOENT;
                         return NULL;
+                }
+                /* another process may have moved it (or a parent), as for getcwd */
+                if (!__atomic_load_n(&cwd_shadow, __ATOMIC_RELAXED) && ovl_cwd_refresh() &&
+                    ovl_cwd_get(v, sizeof(v)) != 1) {
+                        return REAL(get_current_dir_name)();
                 }
                 return strdup(v);
         }

@@ -411,7 +411,7 @@ EOF'
 # removed too, or removed and made again by name, it is a dead directory where nothing is
 # found, itself still a directory; a cwd renamed by another process took its ".." along
 wr_scen py_dead_dotdot 'cd "$M" && python3 - <<"EOF"
-import errno, os, subprocess
+import ctypes, errno, os, subprocess
 def t(name, f):
     try: r = f(); print(name, "ok", r if isinstance(r, (str, list, int)) else "")
     except OSError as e: print(name, errno.errorcode[e.errno])
@@ -469,6 +469,8 @@ t("work-out", lambda: os.stat("..//../only_l3", dir_fd=fu).st_size)
 t("work-name", lambda: os.stat("../f_3", dir_fd=fu))
 # a cwd another process renamed: its ".." moved along
 os.mkdir("mv1"); os.chdir("mv1"); sh("mkdir \"$0/mvto\" && mv \"$0/mv1\" \"$0/mvto/\"")
+gcdn = ctypes.CDLL(None).get_current_dir_name; gcdn.restype = ctypes.c_char_p
+t("moved-gcdn", lambda: os.path.relpath(gcdn().decode(), M))
 t("moved-getcwd", lambda: os.path.relpath(os.getcwd(), M))
 t("moved-up", lambda: sorted(os.listdir("..")))
 t("moved-mkdir", lambda: os.mkdir("../n"))
