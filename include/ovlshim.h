@@ -100,6 +100,10 @@ struct ovl_loc {
         struct stat st;                          /* lstat of the real object */
         dev_t id_dev;                            /* identity (DESIGN.md "Identity") */
         ino_t id_ino;
+        /* a removed lower-only directory reached by ".." from one below it (the
+         * preload's dead-directory climb): it shows its top lower, lists
+         * nothing, and a change to it reaches no layer */
+        bool dead;
         /* outside: the absolute real path to hand to the kernel */
         char real[PATH_MAX];
 };

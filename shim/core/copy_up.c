@@ -393,8 +393,8 @@ int ovl_copy_up(struct ovl_config *cfg, struct ovl_loc *loc, bool data)
         if (loc->layer == 0) {
                 return 0;
         }
-        if (loc->layer < 0) {
-                return -ENOENT;
+        if (loc->layer < 0 || loc->dead) {
+                return -ENOENT; /* a removed directory is never made again */
         }
         struct ovl_mount *m = loc->m;
         int r = ovl_write_begin(m);

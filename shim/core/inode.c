@@ -27,7 +27,9 @@ static const char *relp(const struct ovl_loc *loc)
 }
 
 /* The order of the kernel's answers: no such object, read-only, then the
- * caller's own permission check, and only then a copy-up. */
+ * caller's own permission check, and only then a copy-up. 1: a removed
+ * directory (loc->dead), whose copy-up the kernel makes where no name leads
+ * to it: the change succeeds and reaches nothing the overlay shows. */
 static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int check, bool data)
 {
         if (loc->layer < 0) {
@@ -39,7 +41,13 @@ static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int chec
         if (check < 0) {
                 return check;
         }
-        return ovl_copy_up(cfg, loc, data);
+        return loc->dead ? 1 : ovl_copy_up(cfg, loc, data);
+}
+
+/* After copy_up_checked gave r != 0: its error, or success with nothing done. */
+static int settled(int r)
+{
+        return r < 0 ? r : 0;
 }
 
 /* Whether the caller is in the initial user namespace, whose file systems
@@ -127,7 +135,7 @@ int ovl_chmod(struct ovl_config *cfg, struct ovl_loc *loc, mode_t mode)
 {
         int r = loc->layer >= 0 ? ovl_chmod_check(loc) : 0;
         r = copy_up_checked(cfg, loc, r, true);
-        return r < 0 ? r : ovl_sys_fchmodat(ufd_of(loc), relp(loc), mode);
+        return r != 0 ? settled(r) : ovl_sys_fchmodat(ufd_of(loc), relp(loc), mode);
 }
 
 int ovl_chown_check(const struct ovl_loc *loc, uid_t u, gid_t g)
@@ -146,7 +154,8 @@ int ovl_chown(struct ovl_config *cfg, struct ovl_loc *loc, uid_t u, gid_t g)
 {
         int r = loc->layer >= 0 ? ovl_chown_check(loc, u, g) : 0;
         r = copy_up_checked(cfg, loc, r, true);
-        return r < 0 ? r : ovl_sys_fchownat(ufd_of(loc), relp(loc), u, g, AT_SYMLINK_NOFOLLOW);
+        return r != 0 ? settled(r)
+                      : ovl_sys_fchownat(ufd_of(loc), relp(loc), u, g, AT_SYMLINK_NOFOLLOW);
 }
 
 /* Explicit times need ownership; "now" needs ownership or write access. */
@@ -178,7 +187,8 @@ int ovl_utimens(struct ovl_config *cfg, struct ovl_loc *loc, const struct timesp
         }
         int r = loc->layer >= 0 ? utimens_check(loc, ts) : 0;
         r = copy_up_checked(cfg, loc, r, true);
-        return r < 0 ? r : ovl_sys_utimensat(ufd_of(loc), relp(loc), ts, AT_SYMLINK_NOFOLLOW);
+        return r != 0 ? settled(r)
+                      : ovl_sys_utimensat(ufd_of(loc), relp(loc), ts, AT_SYMLINK_NOFOLLOW);
 }
 
 static int write_check(const struct ovl_loc *loc)
@@ -201,6 +211,9 @@ int ovl_truncate(struct ovl_config *cfg, struct ovl_loc *loc, off_t len)
         }
         int r = loc->layer >= 0 ? write_check(loc) : 0;
         r = copy_up_checked(cfg, loc, r, len > 0);
+        if (r > 0) {
+                return 0;
+        }
         int fd = r < 0 ? r : ovl_sys_openat(ufd_of(loc), relp(loc), O_WRONLY | O_CLOEXEC, 0);
         if (fd < 0) {
                 return fd;
@@ -243,8 +256,8 @@ int ovl_setxattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *name, 
                 r = xattr_check(loc, name, val ? val : "", size);
         }
         r = copy_up_checked(cfg, loc, r, true);
-        if (r < 0) {
-                return r;
+        if (r != 0) {
+                return settled(r);
         }
         return ovl_sys_setxattrat_flags(ufd_of(loc), relp(loc), dn, val, size, flags);
 }
@@ -265,7 +278,7 @@ int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *nam
                 r = n < 0 ? (int)n : 0;
         }
         r = copy_up_checked(cfg, loc, r, true);
-        return r < 0 ? r : ovl_sys_removexattrat(ufd_of(loc), relp(loc), dn);
+        return r != 0 ? settled(r) : ovl_sys_removexattrat(ufd_of(loc), relp(loc), dn);
 }
 
 /* open(2) for writing of an existing object: regular files (and symlinks
@@ -282,5 +295,5 @@ int ovl_open_write(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
         if (r == -EROFS) {
                 r = 0;
         }
-        return copy_up_checked(cfg, loc, r, !(flags & O_TRUNC));
+        return settled(copy_up_checked(cfg, loc, r, !(flags & O_TRUNC)));
 }

@@ -662,6 +662,7 @@ int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int 
         w.free = (flags & OVL_R_HELD) ? INT_MAX : 0;
         w.held = false;
         w.base = NULL;
+        loc->dead = false;
         if (!*path && !(flags & OVL_R_EMPTY)) {
                 return -ENOENT;
         }

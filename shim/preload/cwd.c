@@ -303,10 +303,20 @@ static void cwd_from_kernel(struct ovl_config *cfg)
         char real[PATH_MAX], v[PATH_MAX];
         int layer = 0;
         if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/') {
-                /* a removed directory (chdir(".") in it): it keeps its merged
-                 * path, dead; handing relative paths to the kernel would walk
-                 * from the real directory, inside a layer or WORK */
-                if (ovl_cwd_get(v, sizeof(v)) == 1) {
+                /* a removed directory (chdir(".") in it, or ".." from one): it
+                 * keeps the merged path it had, dead; handing relative paths to
+                 * the kernel would walk from the real directory, inside a layer
+                 * or WORK */
+                int fd =
+                    ovl_sys_openat(AT_FDCWD, "/proc/self/cwd", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+                int known = fd >= 0 ? ovl_removed_dir_path(fd, v) : -1;
+                if (fd >= 0) {
+                        ovl_sys_close(fd);
+                }
+                if (known >= 0) {
+                        ovl_cwd_set(v, 1);
+                }
+                if (known >= 0 || ovl_cwd_get(v, sizeof(v)) == 1) {
                         __atomic_store_n(&cwd_gone, true, __ATOMIC_RELAXED);
                         return;
                 }
@@ -592,10 +602,25 @@ static bool removed_find(const struct stat *st, struct removed_dir *out)
         }
 }
 
+/* The parent of the removed lower-only directory v had that lower: is it gone
+ * (no merged directory with a lower at its path)? MERGED never is (ovl_shadow_gone). */
+static bool parent_gone(const char *v)
+{
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s", v);
+        char *s = strrchr(p, '/');
+        if (!s || s == p) {
+                return false;
+        }
+        *s = '\0';
+        return ovl_shadow_gone(p);
+}
+
 /* An attribute change of a removed lower-only directory needs its copy-up, which the
  * kernel ends by renaming the copy onto the old name in the upper, as rename(2) would:
  * the whiteout rmdir left there, or any non-directory, refuses (ENOTDIR), a non-empty
- * directory made since too (ENOTEMPTY); with the parent gone too, EIO. An empty one is
+ * directory made since too (ENOTEMPTY); with the parent gone too (removed, maybe made
+ * again by name: the new one has not the lower the old one had), EIO. An empty one is
  * replaced, and the call succeeds: not done here (the kernel's merged view does not show
  * it either until remounted). A directory whose lowers hold entries was copied up before
  * it could be removed (emptying it put whiteouts in an upper copy): the kernel changes
@@ -620,6 +645,9 @@ int ovl_dead_dir_change(const char *v, const char *rmx)
         if (m && (lowers_show_names(m, rel) ||
                   (top_lower_layer(m, rel, &lst) > 0 && removed_find(&lst, &rd) && rd.upper))) {
                 return 1;
+        }
+        if (parent_gone(v)) {
+                return -EIO; /* whatever its name holds now */
         }
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
         int r = loc ? ovl_resolve(cfg, NULL, v, OVL_R_NOFOLLOW, loc) : -ENOMEM;
@@ -917,10 +945,16 @@ OVL_EXPORT char *getwd(char *buf)
 OVL_EXPORT char *get_current_dir_name(void)
 {
         char v[PATH_MAX];
+        ovl_cwd_follow_moves();
         if (ovl_cwd_get(v, sizeof(v)) == 1) {
                 if (ovl_cwd_dead()) {
                         errno = ENOENT;
                         return NULL;
+                }
+                /* another process may have moved it (or a parent), as for getcwd */
+                if (!__atomic_load_n(&cwd_shadow, __ATOMIC_RELAXED) && ovl_cwd_refresh() &&
+                    ovl_cwd_get(v, sizeof(v)) != 1) {
+                        return REAL(get_current_dir_name)();
                 }
                 return strdup(v);
         }

@@ -19,6 +19,7 @@ struct dstate {
         struct ovl_dirlist *dl;
         size_t pos;
         char *path; /* merged path, to list again on rewinddir */
+        int lower;  /* attach's */
 };
 
 static struct dstate *dirs;
@@ -75,8 +76,22 @@ static ino_t parent_ino(struct ovl_config *cfg, const char *merged_path)
         return st.st_ino;
 }
 
-/* `held`: the stream's own fd (see ovl_dir_list_held). */
-static int list_path(struct ovl_config *cfg, const char *path, int held, struct ovl_dirlist **dl)
+/* Does the merged directory loc still merge lower layer `layer`? */
+static bool merges(const struct ovl_loc *loc, int layer)
+{
+        for (int i = 0; i < loc->nstack; i++) {
+                if (loc->stack[i] == layer) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* `held`: the stream's own fd (see ovl_dir_list_held). `lower`: the listing
+ * is of a fd on that lower directory, gone with the merged directory that had
+ * it (one made again by the name has not). */
+static int list_path(struct ovl_config *cfg, const char *path, int held, int lower,
+                     struct ovl_dirlist **dl)
 {
         struct ovl_loc *loc = malloc(sizeof(*loc));
         if (!loc) {
@@ -87,6 +102,9 @@ static int list_path(struct ovl_config *cfg, const char *path, int held, struct 
                 r = loc->layer < 0 ? -ENOENT : (!S_ISDIR(loc->st.st_mode) ? -ENOTDIR : 0);
         } else if (r >= 0) {
                 r = -ENOENT; /* moved out of the overlay under us */
+        }
+        if (r == 0 && lower > 0 && !merges(loc, lower)) {
+                r = -ENOENT;
         }
         if (r == 0) {
                 r = ovl_dir_list_held(loc, parent_ino(cfg, path), held, dl);
@@ -155,18 +173,22 @@ static void from_cookie(int fd, off_t cookie, struct ovl_dirlist *dl)
  * entry `start` on, or for a directory the kernel does not merge from the
  * real position `cookie` (> 0) on. `held`: d comes from an fd the program
  * held, whose directory may have been removed from the merged view
- * meanwhile: the kernel lists it as empty. */
-static DIR *attach(DIR *d, const char *path, bool held, size_t start, off_t cookie)
+ * meanwhile: the kernel lists it as empty; `lower` > 0: the fd is on that
+ * lower layer's directory; -1: the directory was removed (ovl_loc.dead). */
+static DIR *attach(DIR *d, const char *path, bool held, int lower, size_t start, off_t cookie)
 {
         struct ovl_config *cfg = ovl_active();
         struct dstate *s = calloc(1, sizeof(*s));
         int r = s ? 0 : -ENOMEM;
         if (r == 0) {
                 s->d = d;
+                s->lower = lower;
                 s->path = strdup(path);
-                r = s->path ? list_path(cfg, path, dirfd(d), &s->dl) : -ENOMEM;
+                r = !s->path    ? -ENOMEM
+                    : lower < 0 ? -ENOENT
+                                : list_path(cfg, path, dirfd(d), lower, &s->dl);
         }
-        if (r == -ENOENT && held) {
+        if (r == -ENOENT && (held || lower < 0)) {
                 s->dl = calloc(1, sizeof(*s->dl));
                 r = s->dl ? 0 : -ENOMEM;
         }
@@ -220,7 +242,7 @@ OVL_EXPORT DIR *opendir(const char *path)
                 errno = saved;
                 return NULL;
         }
-        return attach(d, v, false, 0, 0);
+        return attach(d, v, false, loc.dead ? -1 : 0, 0, 0);
 }
 
 /* An O_PATH fd cannot be read: glibc's stream on it gives EBADF at the first
@@ -255,14 +277,15 @@ static size_t held_start(int fd, off_t *cookie)
 OVL_EXPORT DIR *fdopendir(int fd)
 {
         char v[PATH_MAX];
-        struct ovl_mount *m = ovl_fd_merged(fd, v, sizeof(v), NULL);
+        int layer = -1;
+        struct ovl_mount *m = ovl_fd_merged(fd, v, sizeof(v), &layer);
         DIR *d = REAL(fdopendir)(fd);
         if (!d || !m || !readable_fd(fd)) {
                 return d;
         }
         off_t cookie;
         size_t start = held_start(fd, &cookie);
-        return attach(d, v, true, start, cookie);
+        return attach(d, v, true, layer > 0 ? layer : 0, start, cookie);
 }
 
 /* Is fd on a directory the kernel merges (several layers, or MERGED itself)? */
@@ -371,7 +394,7 @@ OVL_EXPORT void rewinddir(DIR *d)
         struct dstate *s = find(d);
         REAL(rewinddir)(d);
         struct ovl_dirlist *dl;
-        if (s && list_path(ovl_active(), s->path, dirfd(d), &dl) == 0) {
+        if (s && s->lower >= 0 && list_path(ovl_active(), s->path, dirfd(d), s->lower, &dl) == 0) {
                 ovl_dir_free(s->dl);
                 s->dl = dl;
         }

@@ -112,6 +112,20 @@ static int parent(int dirfd, const char *path, size_t b, struct ovl_name *nm)
         return parent_outside(dirfd, pspec, k, nm->loc);
 }
 
+/* ".." from a removed directory may lead to another removed one: the walk
+ * to it succeeds, its names are missing (state.c answers ENOENT for them). */
+static int climbed_dead(int dirfd, const char *path, size_t b, struct ovl_name *nm)
+{
+        int r = parent(dirfd, path, b, nm);
+        if (r < 0) {
+                return r;
+        }
+        struct ovl_mount *m = nm->where != OVL_IN ? ovl_base_dead(dirfd, path)
+                              : nm->loc->dead     ? nm->loc->m
+                                                  : NULL;
+        return m ? in_dead_dir(dirfd, path, 0, m, nm) : -ENOENT;
+}
+
 int ovl_name_at(int dirfd, const char *path, struct ovl_name *nm)
 {
         size_t len = strlen(path);
@@ -139,12 +153,22 @@ int ovl_name_at(int dirfd, const char *path, struct ovl_name *nm)
                 return in_dead_dir(dirfd, path, b, dm, nm);
         }
         if (nm->last != OVL_LAST_NORM || nm->toolong) {
-                return parent(dirfd, path, b, nm);
+                r = parent(dirfd, path, b, nm);
+                /* ".." of a lower dirfd whose merged directory was removed:
+                 * the dirfd itself is the directory part */
+                if (r == -ENOENT && !b && nm->last == OVL_LAST_DOTDOT &&
+                    (dm = ovl_dirfd_gone(dirfd))) {
+                        return in_dead_dir(dirfd, path, 0, dm, nm);
+                }
+                return r;
         }
         char name[PATH_MAX];
         memcpy(name, path, l);
         name[l] = '\0';
         int k = ovl_at(dirfd, name, OVL_R_NOFOLLOW, nm->loc);
+        if (k == -ENOENT && b && ovl_starts_dotdot(path)) {
+                return climbed_dead(dirfd, path, b, nm);
+        }
         if (k != OVL_IN) {
                 /* an error here is the directory part's: the last name is
                  * not followed and not too long */

@@ -76,6 +76,9 @@ int ovl_dead_change(int dirfd, const char *path, const char *rmx);
  * it with ".."? */
 struct ovl_mount *ovl_base_dead(int dirfd, const char *path);
 bool ovl_starts_dotdot(const char *path);
+/* A dirfd on a lower or shadow directory whose merged directory is gone
+ * (its fd outlives it): the overlay, else NULL. */
+struct ovl_mount *ovl_dirfd_gone(int dirfd);
 /* may_lookup in a removed directory (dirfd or AT_FDCWD) that is the real one
  * (not a shadow): -EACCES when the caller may not search it, else 0. */
 int ovl_dead_search(int dirfd);
@@ -142,6 +145,11 @@ bool ovl_removed_dir_merged(const char *merged, bool upper);
 /* An attribute change of a removed lower-only directory whose merged path was
  * `merged`: 1 (success, nothing to change) or -errno (cwd.c). */
 int ovl_dead_dir_change(const char *merged, const char *rmx);
+/* The merged path (v, PATH_MAX) a removed real directory (an fd on an upper
+ * or shadow directory, or one moved into WORK on its way out) had: 1; 0 when
+ * it is an overlay's under a name no longer known (v: its MERGED); -1 when it
+ * is no overlay's. */
+int ovl_removed_dir_path(int fd, char *v);
 /* What the kernel appends to the link of a removed directory */
 #define OVL_DELETED " (deleted)"
 /* Strip OVL_DELETED off a real path; was it there? */

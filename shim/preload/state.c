@@ -360,7 +360,8 @@ static bool starts_dotdot(const char *p)
         return ovl_starts_dotdot(p);
 }
 
-/* "../rest" from the directory `dir`: the base becomes its parent. */
+/* "../rest" from the directory `dir`: the base becomes its parent, the path
+ * what follows ("" when nothing does). */
 static void up_one(char *dir, const char **path)
 {
         char *s = strrchr(dir, '/');
@@ -369,7 +370,13 @@ static void up_one(char *dir, const char **path)
         while (*p == '/') {
                 p++;
         }
-        *path = *p ? p : ".";
+        *path = p;
+}
+
+/* Only "." components (or nothing) left: the directory reached itself. */
+static bool dots_only(const char *p)
+{
+        return !*skip_dots(p);
 }
 
 /* A directory removed while open: the kernel still walks ".." from it (to
@@ -385,86 +392,70 @@ bool ovl_strip_deleted(char *real)
         return true;
 }
 
-static bool dead_dir_base(const struct stat *st, char *real, const char **path)
+static struct ovl_mount *mount_of(const char *merged)
 {
-        if (st->st_nlink != 0 || !ovl_strip_deleted(real)) {
-                return true;
-        }
-        if (!starts_dotdot(*path)) {
-                return false;
-        }
-        up_one(real, path);
-        return true;
-}
-
-/* A lower directory whose merged name was removed: its fd is a dead
- * directory of the overlay, whose ".." is still the old parent. */
-static void removed_base(char *base, const char **path)
-{
-        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
-        /* its parent may be gone too: each ".." climbs one dead directory (one
-         * the caller may not reach by its path, EACCES, is there all the same) */
-        while (loc && starts_dotdot(*path)) {
-                int r = ovl_resolve(&cfg, NULL, base, OVL_R_NOFOLLOW, loc);
-                if (r == -EACCES || (r == OVL_IN && loc->layer >= 0 && S_ISDIR(loc->st.st_mode))) {
-                        break;
+        for (int i = 0; i < cfg.nmounts; i++) {
+                if (ovl_path_under(merged, cfg.mounts[i].merged, cfg.mounts[i].merged_len) >= 0) {
+                        return &cfg.mounts[i];
                 }
-                up_one(base, path);
         }
-        ovl_sys_scratch_free(loc, sizeof(*loc));
+        return NULL;
 }
 
-/* How many ".." a path begins with (past "." components). */
-static int dotdots(const char *p)
+/* The overlay whose WORK holds the real path, if any. */
+static struct ovl_mount *work_of(const char *real)
 {
-        int n = 0;
-        while (starts_dotdot(p)) {
-                p = skip_dots(p) + 2;
-                while (*p == '/') {
-                        p++;
+        for (int i = 0; i < cfg.nmounts; i++) {
+                const char *w = cfg.mounts[i].workdir;
+                if (w && ovl_path_under(real, w, strlen(w)) >= 0) {
+                        return &cfg.mounts[i];
                 }
-                n++;
         }
-        return n;
+        return NULL;
 }
 
-/* Is the real directory `ups` levels above the removed one of dirfd (or the
- * cwd) removed too? The kernel's ".." follows the old parents, removed or
- * not, where the merged path may name a directory made again since: in a
- * removed one it finds nothing and creates nothing, and so does the kernel
- * when it gets the call as it is. */
-static bool real_up_dead(int dirfd, int ups)
+/* A removed real directory (fd, its link text in `real`): the merged path it
+ * had in v, and 1; 0 when it was an overlay's but its name is unknown (one
+ * inside a tree moved to WORK on its way out: v is then its MERGED); -1 when
+ * it has nothing to do with any overlay. *shadow: it is a shadow. */
+static int dead_merged(int fd, char *real, char *v, bool *shadow)
 {
-        char rel[3 * 40];
-        struct stat st;
-        if (ups < 1 || ups > 40) {
-                return false;
+        int layer = -1;
+        *shadow = false;
+        if (gone_merged(fd, real)) {
+                ovl_strip_deleted(real);
+                memcpy(v, real, strlen(real) + 1);
+                return 1;
         }
-        for (int i = 0; i < ups; i++) {
-                memcpy(rel + 3 * i, "../", 3);
+        if (!ovl_strip_deleted(real)) {
+                return -1;
         }
-        rel[3 * ups - 1] = '\0';
-        return ovl_sys_fstatat(dirfd, "", &st, AT_EMPTY_PATH) == 0 && st.st_nlink == 0 &&
-               ovl_sys_fstatat(dirfd, rel, &st, 0) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0;
+        if (ovl_unmap_real(real, v, PATH_MAX, &layer)) {
+                *shadow = layer == -2;
+                return layer == 0 || layer == -2 ? 1 : -1;
+        }
+        struct ovl_mount *m = work_of(real);
+        if (!m) {
+                return -1;
+        }
+        memcpy(v, m->merged, m->merged_len + 1);
+        return 0;
 }
 
-/* What is left of a path after its ".."s reached a removed real directory:
- * OVL_PASS for that directory itself (the kernel's to answer on it), -ENOENT for
- * a name in it (nothing is found or made there), 0 when the rest climbs again:
- * the kernel would walk on from there into the real layers, never handed. */
-static int in_dead_real(const char *rest)
+int ovl_removed_dir_path(int fd, char *v)
 {
-        if (ovl_path_has_dotdot(rest)) {
-                return 0;
-        }
-        return *skip_dots(rest) ? -ENOENT : OVL_PASS;
+        char real[PATH_MAX];
+        bool shadow;
+        return ovl_sys_fdpath(fd, real, sizeof(real)) > 0 ? dead_merged(fd, real, v, &shadow) : -1;
 }
 
 /* The base a relative path starts from: 1 inside an overlay, 2 an ancestor
  * of one, 0 unrelated, -1 nothing to do with any overlay (base unset).
- * *shadow: a dirfd on a shadow directory (a lower-only merged one). -2: ".."
- * from a removed directory of an overlay the caller may not search (EACCES);
- * -3: a name in a removed real directory ".." reached (ENOENT). */
+ * *shadow: a dirfd on a shadow or lower directory (a lower-only merged one,
+ * dead once removed). A removed real directory holds nothing, and "." is the
+ * kernel's: only a path climbing out of it is ours (3, its merged path in
+ * base: climb). -2: ".." from a removed directory of an overlay the caller
+ * may not search (EACCES). */
 static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
 {
         if (dirfd == AT_FDCWD) {
@@ -479,46 +470,21 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
         if (ovl_sys_fdpath(dirfd, real, sizeof(real)) < 0 || real[0] != '/') {
                 return -1;
         }
-        bool gone = st.st_nlink == 0 && gone_merged(dirfd, real);
-        bool dead_up = st.st_nlink == 0 && starts_dotdot(*path);
-        int ups = dotdots(*path);
-        if (!dead_dir_base(&st, real, path)) {
-                return -1;
+        if (st.st_nlink == 0) {
+                bool sh;
+                if (!starts_dotdot(*path) || dead_merged(dirfd, real, base, &sh) < 0) {
+                        return -1;
+                }
+                /* ".." is looked up in the removed directory: may_lookup asks its mode */
+                return ovl_dead_search(dirfd) < 0 ? -2 : 3;
         }
         int layer = -1;
-        if (gone) {
-                memcpy(base, real, strlen(real) + 1);
-        } else if (!ovl_unmap_real(real, base, PATH_MAX, &layer)) {
+        if (!ovl_unmap_real(real, base, PATH_MAX, &layer)) {
                 memcpy(base, real, strlen(real) + 1);
                 return ovl_path_near(&cfg, base);
         }
         *shadow = layer == -2 || layer > 0; /* a lower-only directory, dead once removed */
-        /* ".." is looked up in the removed directory: may_lookup asks its mode */
-        if (dead_up && ovl_dead_search(dirfd) < 0) {
-                return -2;
-        }
-        /* the same in the merged directory a lower one stood for, removed since (the
-         * mode this process saw it removed with: ovl_removed_dir_search) */
-        if (*shadow && starts_dotdot(*path) && ovl_removed_dir_search(&st) < 0 &&
-            ovl_shadow_gone(base)) {
-                return -2;
-        }
-        removed_base(base, path);
-        if (dead_up && real_up_dead(dirfd, ups - dotdots(*path))) {
-                int d = in_dead_real(*path);
-                return d == OVL_PASS ? -1 : d < 0 ? -3 : 1;
-        }
         return 1;
-}
-
-static struct ovl_mount *mount_of(const char *merged)
-{
-        for (int i = 0; i < cfg.nmounts; i++) {
-                if (ovl_path_under(merged, cfg.mounts[i].merged, cfg.mounts[i].merged_len) >= 0) {
-                        return &cfg.mounts[i];
-                }
-        }
-        return NULL;
 }
 
 int ovl_dead_search(int dirfd)
@@ -536,56 +502,183 @@ int ovl_dead_search(int dirfd)
         return r == -EACCES ? r : 0;
 }
 
-/* Is the last name of p ".." (trailing slashes aside)? */
-static bool ends_dotdot(const char *p)
+/* From the live directory `base` ("" left: itself, without the lookup a
+ * "." would be; the kernel asked for search permission on the removed
+ * directory ".." left, not on this one). */
+static int resolve_from(const char *base, const char *path, int rflags, struct ovl_loc *loc)
 {
-        size_t l = strlen(p);
-        while (l > 1 && p[l - 1] == '/') {
-                l--;
+        return ovl_resolve(&cfg, base, path, *path ? rflags : rflags | OVL_R_EMPTY, loc);
+}
+
+/* Is the merged directory `v` gone, as the old parent of a removed one? A
+ * parent of a lower-only directory (`lower`) had that lower: a directory
+ * made again by its name has none, and is not the one the kernel is in. */
+static bool parent_gone(const char *v, bool lower)
+{
+        if (!mount_of(v)) {
+                return false; /* climbed out of MERGED */
         }
-        return l >= 2 && p[l - 1] == '.' && p[l - 2] == '.' && (l == 2 || p[l - 3] == '/');
+        if (lower) {
+                return ovl_shadow_gone(v);
+        }
+        struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
+        bool gone =
+            loc && (ovl_resolve(&cfg, NULL, v, OVL_R_NOFOLLOW | OVL_R_HELD, loc) != OVL_IN ||
+                    loc->layer < 0 || !S_ISDIR(loc->st.st_mode));
+        ovl_sys_scratch_free(loc, sizeof(*loc));
+        return gone;
+}
+
+/* The removed merged directory `v` itself, known by name only: the top lower
+ * directory it showed (the kernel's dead inode keeps it), marked dead. */
+static int dead_loc(const char *v, struct ovl_loc *loc)
+{
+        struct ovl_mount *m = mount_of(v);
+        const char *rel = m ? v + m->merged_len : "";
+        rel += rel[0] == '/';
+        for (int i = 1; m && rel[0] && i < m->nlayers; i++) {
+                int fd = ovl_layer_fd(&m->layers[i]);
+                struct stat st;
+                if (fd < 0 || ovl_sys_lstatat(fd, rel, &st) < 0) {
+                        continue;
+                }
+                if (!S_ISDIR(st.st_mode)) {
+                        break;
+                }
+                loc->m = m;
+                memcpy(loc->rel, rel, strlen(rel) + 1);
+                loc->layer = loc->top_lower = i;
+                loc->nstack = 1;
+                loc->stack[0] = (unsigned short)i;
+                loc->st = st;
+                loc->id_dev = st.st_dev;
+                loc->id_ino = st.st_ino;
+                loc->dead = true;
+                loc->real[0] = '\0';
+                return OVL_IN;
+        }
+        return -ENOENT;
+}
+
+/* Climb by name from the removed directory `base`. The removed cwd's parent,
+ * when this process removed the cwd, is known by its identity too
+ * (ovl_cwd_parent_replaced). */
+static int climb_by_name(int dirfd, char *base, const char *path, bool lower, int rflags,
+                         struct ovl_loc *loc)
+{
+        bool first = true;
+        while (starts_dotdot(path)) {
+                up_one(base, &path);
+                bool gone = parent_gone(base, lower) ||
+                            (first && dirfd == AT_FDCWD && ovl_cwd_parent_replaced(base));
+                if (!gone) {
+                        return resolve_from(base, path, rflags, loc);
+                }
+                first = false;
+        }
+        return dots_only(path) ? dead_loc(base, loc) : -ENOENT;
+}
+
+/* The real directory the cwd or dirfd stands on, without a lookup in it. */
+static int open_base(int dirfd)
+{
+        if (dirfd == AT_FDCWD) {
+                return ovl_sys_openat(AT_FDCWD, "/proc/self/cwd", O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                      0);
+        }
+        return ovl_sys_fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+}
+
+/* The cwd or dirfd is a removed directory of the overlay (merged path
+ * `base`) and the path climbs out of it. The kernel follows d_parent: the
+ * parent the directory had, moved along with any rename since, and still
+ * that one when it was removed too, or removed and made again by name, where
+ * lookups find nothing. An upper directory's real parents are those: climbed
+ * through them, a removed one reached with only "." left is the kernel's
+ * (OVL_PASS: the caller's own walk ends on it), a name in it is missing, and
+ * a live one is the merged base the rest is resolved from: a climb is never
+ * handed raw to the kernel, which would walk on into the real layers.
+ * Shadows and lower directories have no such parents: they are climbed by
+ * name, as is the part above a directory moved into WORK to be removed
+ * (mark_gone). */
+static int climb(int dirfd, char *base, const char *path, int rflags, struct ovl_loc *loc)
+{
+        int cur = open_base(dirfd);
+        if (cur < 0) {
+                return cur;
+        }
+        char real[PATH_MAX], v[PATH_MAX];
+        struct stat st;
+        bool shadow = true;
+        int known = 1;
+        if (ovl_sys_fstat(cur, &st) == 0 && st.st_nlink == 0 &&
+            ovl_sys_fdpath(cur, real, sizeof(real)) > 0) {
+                known = dead_merged(cur, real, v, &shadow);
+                if (known == 1) {
+                        memcpy(base, v, strlen(v) + 1);
+                }
+        }
+        if (shadow || known < 0) {
+                ovl_sys_close(cur);
+                return climb_by_name(dirfd, base, path, true, rflags, loc);
+        }
+        while (starts_dotdot(path)) {
+                int p = ovl_sys_openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+                if (p < 0) {
+                        ovl_sys_close(cur);
+                        return p;
+                }
+                int layer = -1;
+                bool alive = ovl_sys_fstat(p, &st) == 0 && st.st_nlink > 0;
+                if (ovl_sys_fdpath(p, real, sizeof(real)) < 0) {
+                        real[0] = '\0';
+                }
+                if (alive && ovl_unmap_real(real, v, sizeof(v), &layer) && layer == 0) {
+                        ovl_sys_close(p);
+                        ovl_sys_close(cur);
+                        up_one(base, &path);
+                        return resolve_from(v, path, rflags, loc);
+                }
+                if (alive) {
+                        /* cur was moved into WORK on its way out: its old parent by name */
+                        ovl_sys_close(p);
+                        ovl_sys_close(cur);
+                        return known == 1 ? climb_by_name(dirfd, base, path, false, rflags, loc)
+                                          : -ENOENT;
+                }
+                up_one(base, &path);
+                known = real[0] ? dead_merged(p, real, v, &shadow) : 0;
+                if (known == 1) {
+                        memcpy(base, v, strlen(v) + 1);
+                }
+                ovl_sys_close(cur);
+                cur = p;
+        }
+        ovl_sys_close(cur);
+        return dots_only(path) ? OVL_PASS : -ENOENT;
+}
+
+/* Is the base a path climbing out of it starts from a removed directory?
+ * Asked before the walk: the name it had may hold another directory now. A
+ * shadow or lower one outlives its merged directory. */
+static bool base_removed(int dirfd, const char *base, bool shadow)
+{
+        return dirfd == AT_FDCWD ? ovl_cwd_dead() : shadow && ovl_shadow_gone(base);
 }
 
 /* The cwd or dirfd was removed: asked only after a walk from it failed (a
  * live one pays nothing). ".." climbs to the old parent; anything else finds
  * nothing, and only the directory itself is the kernel's to answer (it may
  * be a live shadow directory in WORK). */
-static int in_dead_cwd(int dirfd, bool shadow, char *base, const char *path, int rflags,
-                       struct ovl_loc *loc)
+static int in_dead_cwd(int dirfd, char *base, const char *path, int rflags, struct ovl_loc *loc)
 {
-        if (!starts_dotdot(path)) {
-                /* may_lookup for the first name, "." too (a shadow cwd does not ask) */
-                int r = path[0] ? ovl_dead_search(dirfd) : 0;
+        /* may_lookup for the first name, "." too (ovl_dead_search: a shadow cwd asks the
+         * mode this process removed the directory with) */
+        int r = path[0] ? ovl_dead_search(dirfd) : 0;
+        if (r < 0 || !starts_dotdot(path)) {
                 return r < 0 ? r : *skip_dots(path) ? -ENOENT : OVL_PASS;
         }
-        int r = ovl_dead_search(dirfd);
-        if (r < 0) {
-                return r;
-        }
-        const char *orig = path;
-        int ups = dotdots(path);
-        up_one(base, &path);
-        /* its old parent, removed since (maybe made again): nothing is found in it */
-        if (dirfd == AT_FDCWD && !starts_dotdot(path) && *skip_dots(path) &&
-            ovl_cwd_parent_replaced(base)) {
-                return -ENOENT;
-        }
-        removed_base(base, &path);
-        int d = real_up_dead(dirfd, ups - dotdots(path)) ? in_dead_real(path) : 0;
-        if (d != 0) {
-                return d;
-        }
-        /* a shadow's old parent had a lower layer too: if its merged path shows
-         * none, it was removed (and maybe made again): nothing is found in it */
-        if (shadow && !starts_dotdot(path) && *skip_dots(path) && ovl_shadow_gone(base)) {
-                return -ENOENT;
-        }
-        /* the climb ended on the last name (".."): the directory reached is looked up
-         * in its parent, not searched itself as a "." in it would be */
-        if (ends_dotdot(orig) && !strcmp(path, ".")) {
-                return ovl_resolve(&cfg, NULL, base, rflags, loc);
-        }
-        return ovl_resolve(&cfg, base, path, rflags, loc);
+        return climb(dirfd, base, path, rflags, loc);
 }
 
 struct ovl_mount *ovl_base_dead(int dirfd, const char *path)
@@ -603,6 +696,19 @@ struct ovl_mount *ovl_base_dead(int dirfd, const char *path)
                 return NULL;
         }
         return ovl_fd_merged(dirfd, v, sizeof(v), NULL);
+}
+
+struct ovl_mount *ovl_dirfd_gone(int dirfd)
+{
+        struct stat st;
+        char v[PATH_MAX];
+        int layer = -1;
+        if (dirfd == AT_FDCWD || !ovl_active() || ovl_sys_fstat(dirfd, &st) < 0 ||
+            !S_ISDIR(st.st_mode) || st.st_nlink == 0 || !ovl_dev_relevant(st.st_dev)) {
+                return NULL;
+        }
+        struct ovl_mount *m = ovl_fd_merged(dirfd, v, sizeof(v), &layer);
+        return m && (layer == -2 || layer > 0) && ovl_shadow_gone(v) ? m : NULL;
 }
 
 int ovl_dead_change(int dirfd, const char *path, const char *rmx)
@@ -663,10 +769,15 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         }
         char base[PATH_MAX];
         bool shadow = false;
-        const char *orig = path;
         int near = dirfd_base(dirfd, base, &path, &shadow);
-        if (near == -2 || near == -3) {
-                return near == -2 ? -EACCES : -ENOENT;
+        if (near == -2) {
+                return -EACCES;
+        }
+        /* ".." from a removed directory: the name it had may hold another one now */
+        if (near == 3 || (near == 1 && starts_dotdot(path) && base_removed(dirfd, base, shadow))) {
+                /* ".." is looked up in the removed directory (dirfd_base asked a real one) */
+                int d = near == 3 ? 0 : ovl_dead_search(dirfd);
+                return d < 0 ? d : climb(dirfd, base, path, rflags, loc);
         }
         if (near < 0 || (near == 0 && !ovl_path_has_dotdot(path))) {
                 return OVL_PASS;
@@ -679,7 +790,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
         bool self = !*skip_dots(path);
         dead_first = dead_first || self || ovl_cwd_known_dead();
         if (dead_first && dirfd == AT_FDCWD && near == 1 && ovl_cwd_dead()) {
-                return in_dead_cwd(AT_FDCWD, ovl_cwd_on_shadow(), base, path, rflags, loc);
+                return in_dead_cwd(AT_FDCWD, base, path, rflags, loc);
         }
         /* a removed lower-only directory itself is the kernel's to answer on the real one (a
          * lower directory, or a shadow), which nothing then changes (ovl_dead_change) */
@@ -687,10 +798,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 int d = path[0] ? ovl_dead_search(dirfd) : 0; /* may_lookup for "." */
                 return d < 0 ? d : OVL_PASS;
         }
-        /* ".." out of a removed dirfd as the last name: its old parent is looked up, not
-         * searched (in_dead_cwd does the same for the cwd) */
-        bool up_last = dirfd != AT_FDCWD && path != orig && !strcmp(path, ".") && ends_dotdot(orig);
-        int r = ovl_resolve(&cfg, up_last ? NULL : base, up_last ? base : path, rflags, loc);
+        int r = ovl_resolve(&cfg, base, path, rflags, loc);
         /* another process may have removed the cwd, even put a file in its place; a dirfd
          * on a lower-only directory stands in its shadow, which outlives the merged one */
         /* (a too long name in it too: __lookup_slow finds the directory dead before
@@ -700,8 +808,7 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                      (r == -ENAMETOOLONG && strlen(path) < PATH_MAX);
         if (retry && near == 1 &&
             (dirfd == AT_FDCWD ? ovl_cwd_dead() : shadow && ovl_shadow_gone(base))) {
-                r = in_dead_cwd(dirfd, dirfd == AT_FDCWD ? ovl_cwd_on_shadow() : shadow, base, path,
-                                rflags, loc);
+                r = in_dead_cwd(dirfd, base, path, rflags, loc);
         } else if (retry && near == 1 && dirfd == AT_FDCWD && ovl_cwd_refresh() &&
                    ovl_cwd_get(base, PATH_MAX) == 1) {
                 r = ovl_resolve(&cfg, base, path, rflags, loc); /* moved by another process */

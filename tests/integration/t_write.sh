@@ -463,6 +463,81 @@ os.write(f, b"through the fifo"); print(os.read(f, 100))
 os.fchmod(f, 0o600); print("fifo", oct(os.fstat(f).st_mode)); os.close(f)
 os.utime("fifo", ns=(10**18, 10**18))
 EOF'
+# ".." of a removed cwd or dirfd is the parent it had when removed (the kernel's d_parent):
+# removed too, or removed and made again by name, it is a dead directory where nothing is
+# found, itself still a directory; a cwd renamed by another process took its ".." along
+wr_scen py_dead_dotdot 'cd "$M" && python3 - <<"EOF"
+import ctypes, errno, os, subprocess
+def t(name, f):
+    try: r = f(); print(name, "ok", r if isinstance(r, (str, list, int)) else "")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+def sh(c): subprocess.run(["sh", "-c", c, M])
+M = os.getcwd()
+D, W = os.O_RDONLY | os.O_DIRECTORY, os.O_WRONLY | os.O_CREAT
+# an upper cwd and its upper parent, both removed
+os.makedirs("up1/a/b"); os.chdir("up1/a/b"); sh("rm -rf \"$0/up1\"")
+t("up-open", lambda: os.close(os.open("..", D)))
+t("up-list", lambda: os.listdir(".."))
+t("up-creat", lambda: os.open("..", W, 0o644))
+t("up-read", lambda: os.read(os.open("..", os.O_RDONLY), 1))
+t("up-stat", lambda: os.stat("..").st_mode >> 12)
+t("up-name", lambda: os.stat("../b"))
+t("up-mkdir", lambda: os.mkdir("../n"))
+t("up-rmdir", lambda: os.rmdir(".."))
+t("up-unlink", lambda: os.unlink(".."))
+t("up-up-name", lambda: os.stat("../../a"))
+t("up-out", lambda: os.stat("../../../only_l3").st_size)
+t("up-xattrs", lambda: os.listxattr(".."))
+t("up-chdir", lambda: os.chdir(".."))
+t("up-chdir-up", lambda: os.stat("../../only_l3").st_size)
+os.chdir(M)
+# the parent removed and made again by name, a file where a directory was
+os.makedirs("up2/a"); os.chdir("up2/a")
+sh("rm -rf \"$0/up2\" && mkdir \"$0/up2\" && echo x > \"$0/up2/f\"")
+t("again-name", lambda: os.stat("../f"))
+t("again-list", lambda: os.listdir(".."))
+t("again-up", lambda: os.stat("../../up2/f").st_size)
+os.chdir(M); os.makedirs("up3/a"); os.chdir("up3/a")
+sh("rm -rf \"$0/up3\" && echo x > \"$0/up3\"")
+t("file-name", lambda: os.stat("../up3/a"))
+t("file-chown", lambda: os.chown("../f", 0, 0, follow_symlinks=False))
+os.chdir(M)
+# lower-only directories by fd, their parent removed (then made again)
+fs = os.open("opq_deep/sub", D); fp = os.open("opq_deep/sub", os.O_PATH | os.O_DIRECTORY)
+sh("rm -rf \"$0/opq_deep\"")
+t("low-stat", lambda: oct(os.stat("..", dir_fd=fs).st_mode))
+t("low-open", lambda: os.listdir(os.open("..", D, dir_fd=fs)))
+t("low-creat", lambda: os.open("..", W, 0o644, dir_fd=fs))
+t("low-name", lambda: os.stat("../sub", dir_fd=fp))
+t("low-rmdir", lambda: os.rmdir("..", dir_fd=fp))
+t("low-unlink", lambda: os.unlink("..", dir_fd=fp))
+t("low-mkdir", lambda: os.mkdir("../n", dir_fd=fp))
+t("low-out", lambda: os.stat("../../only_l2", dir_fd=fp).st_size)
+t("low-chmod", lambda: os.chmod("..", 0o700, dir_fd=fs))
+os.mkdir("opq_deep"); os.mkdir("opq_deep/sub")
+t("low-again-name", lambda: os.stat("../sub", dir_fd=fs))
+t("low-again-list", lambda: os.listdir(os.open("..", D, dir_fd=fs)))
+t("low-again-out", lambda: sorted(os.listdir(os.open("../../opq_deep", D, dir_fd=fs))))
+# a dirfd on an upper directory inside a merged one removed through WORK
+os.mkdir("nest/usub"); fu = os.open("nest/usub", os.O_PATH | os.O_DIRECTORY)
+sh("rm -rf \"$0/nest\"")
+t("work-out", lambda: os.stat("..//../only_l3", dir_fd=fu).st_size)
+t("work-name", lambda: os.stat("../f_3", dir_fd=fu))
+# a cwd another process renamed: its ".." moved along
+os.mkdir("mv1"); os.chdir("mv1"); sh("mkdir \"$0/mvto\" && mv \"$0/mv1\" \"$0/mvto/\"")
+gcdn = ctypes.CDLL(None).get_current_dir_name; gcdn.restype = ctypes.c_char_p
+t("moved-gcdn", lambda: os.path.relpath(gcdn().decode(), M))
+t("moved-getcwd", lambda: os.path.relpath(os.getcwd(), M))
+t("moved-up", lambda: sorted(os.listdir("..")))
+t("moved-mkdir", lambda: os.mkdir("../n"))
+os.chdir(M)
+# a trailing slash on a name outside every overlay: a symlink is not followed
+os.symlink("nowhere", "../dl")
+t("out-unlink-slash", lambda: os.unlink("../dl/"))
+t("out-rmdir-slash", lambda: os.rmdir("../dl/"))
+os.unlink("../dl")
+print(sorted(os.listdir(".")))
+EOF'
 # --- permission failures leave no copy behind (run as uid 65534 on both sides)
 # each attempt on its own file, so one that wrongly succeeds cannot make the next one pass
 wr_scen nobody_denied --nobody 'cd "$M"; for c in "chmod 777 only_l3" "chmod 700 l3only/x" "touch -d @0 nest/f_3" "touch only_l2" "touch -d @0 l3only" "chown 65534 same12" "truncate -s 0 nest/f_1" "setfattr -n user.a -v 1 only_l1" "setfattr -x user.foo xattr_file" "setfattr -n user.a -v 1 opq_deep" "sh -c \"echo x >> nest/f_2\"" "sh -c \": > link_over\"" "touch nest/newf" "rm l3only/x/y/z/file" "rm sticky/f" "mv sticky/f sticky/g" "mkdir l3only/nd" "mv stack_f nest/" "ln wh_re nest/hl" "cat mode000" "chmod 644 mode000" "rmdir ro_dir" "rm ro_dir/f"; do eval "$c"; echo "$c: rc=$?"; done'
