@@ -12,13 +12,20 @@
  * goes straight down or straight up. Where the caller holds no upper
  * directory (a lower one, a shadow cwd, a file), the owner's search bit is
  * lent instead to the directories above the base that lack it, for the one
- * call (the mounter's override, write.h), and given back. The walk has asked
+ * call (the mounter's override, write.h), with every signal blocked so that
+ * nothing but SIGKILL leaves a mode lent, and given back. The walk has asked
  * every permission the kernel asks before any of this (namei.c); nothing
- * else changes, and a call that succeeds the first time costs nothing. */
+ * else changes, and a call that succeeds the first time costs nothing.
+ *
+ * Everything here issues its system calls raw: a lookup of its own must not
+ * come back into the retry it serves. */
+#include "ovlshim.h"
 #include "sys.h"
 
 #include <errno.h>
+#include <linux/openat2.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -58,27 +65,40 @@ bool ovl_detour_on(void)
         return dt.on;
 }
 
-/* Is the held fd still the upper directory at dt.base? (a rename since, a
- * shadow cwd, a removed directory: then the detour does not apply) */
-static bool base_holds(void)
+/* The held directory, pinned for the retry (a dup above the program's fds,
+ * or the cwd through /proc), if it is still the upper directory at dt.base:
+ * checked on the pinned fd, so a concurrent fchdir or dup2 cannot turn the
+ * retry onto another directory (a lower one). -1 otherwise. */
+static int pin_base(void)
 {
-        char real[PATH_MAX];
-        ssize_t n = dt.base_fd == AT_FDCWD
-                        ? ovl_sys_readlinkat(AT_FDCWD, "/proc/self/cwd", real, sizeof(real) - 1)
-                        : ovl_sys_fdpath(dt.base_fd, real, sizeof(real));
-        if (n < 0 || (size_t)n >= sizeof(real) - 1) {
-                return false;
+        int cwd = dt.base_fd != AT_FDCWD
+                      ? -1
+                      : (int)ovl_sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/cwd",
+                                      O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+        int from = dt.base_fd == AT_FDCWD ? cwd : dt.base_fd;
+        int fd = from < 0 ? from
+                          : (int)ovl_sys6(SYS_fcntl, from, F_DUPFD_CLOEXEC, ovl_private_floor(), 0,
+                                          0, 0);
+        if (cwd >= 0) {
+                ovl_sys6(SYS_close, cwd, 0, 0, 0, 0, 0); /* not left at a low number */
         }
-        real[n] = '\0';
-        return strncmp(real, dt.root, dt.root_len) == 0 && real[dt.root_len] == '/' &&
-               strcmp(real + dt.root_len + 1, dt.base) == 0;
+        char real[PATH_MAX];
+        if (fd < 0 || ovl_sys_fdpath(fd, real, sizeof(real)) < 0 ||
+            strncmp(real, dt.root, dt.root_len) != 0 || real[dt.root_len] != '/' ||
+            strcmp(real + dt.root_len + 1, dt.base) != 0) {
+                if (fd >= 0) {
+                        ovl_sys6(SYS_close, fd, 0, 0, 0, 0, 0);
+                }
+                return -1;
+        }
+        return fd;
 }
 
 /* Length of the leading components `a` and `b` share. */
 static size_t common_dirs(const char *a, const char *b)
 {
-        size_t keep = 0, i = 0;
-        for (;; i++) {
+        size_t keep = 0;
+        for (size_t i = 0;; i++) {
                 bool ea = !a[i] || a[i] == '/', eb = !b[i] || b[i] == '/';
                 if (ea && eb) {
                         keep = i;
@@ -121,6 +141,32 @@ static bool from_base(const char *rel, char *out, size_t cap)
         return true;
 }
 
+/* The same for a call whose last name must be a name (rename, unlink,
+ * mkdir...): the base or a directory above it is named from its parent,
+ * as the caller's own path did, never as "." or "..". */
+static bool name_from_base(const char *rel, char *out, size_t cap)
+{
+        if (!rel[0] || common_dirs(dt.base, rel) < strlen(rel)) {
+                return rel[0] && from_base(rel, out, cap);
+        }
+        const char *last = strrchr(rel, '/');
+        char parent[PATH_MAX];
+        size_t pl = last ? (size_t)(last - rel) : 0;
+        memcpy(parent, rel, pl);
+        parent[pl] = '\0';
+        last = last ? last + 1 : rel;
+        if (!from_base(parent, out, cap)) {
+                return false;
+        }
+        size_t ol = strlen(out), ll = strlen(last);
+        if (ol + 1 + ll + 1 > cap) {
+                return false;
+        }
+        out[ol] = '/';
+        memcpy(out + ol + 1, last, ll + 1);
+        return true;
+}
+
 /* (dirfd, path) as a path relative to the upper root, or NULL. */
 static const char *upper_rel(int dirfd, const char *path)
 {
@@ -133,58 +179,108 @@ static const char *upper_rel(int dirfd, const char *path)
         return strcmp(path, ".") ? path : "";
 }
 
-static const char *prefix(const char *rel, size_t len, char *buf)
+static const char *prefix(const char *root, const char *rel, size_t len, char *buf)
 {
         if (!len) {
-                return dt.root;
+                return root;
         }
         memcpy(buf, rel, len);
         buf[len] = '\0';
         return buf;
 }
 
-/* Lend the owner's search bit, top first, to the directories the kernel's
- * walk from the base to `rel` never looks a name up in: those above the
- * deepest directory the two have in common (the base, when `rel` is below
- * it; `rel` itself, when it is above). The walk the kernel makes from the
- * base climbs to that one with ".." and goes down from it. */
-static int lend_above_base(const char *rel, struct ovl_detour_lend *l)
+/* The directory `p` below root_fd as an O_PATH fd above the program's fds,
+ * reached without following a symlink: a component another process swaps
+ * for one cannot turn the loan onto a lower layer, and the mode is given
+ * back to the very directory it was lent to. */
+static int pin_dir(int root_fd, const char *p, bool root)
+{
+        long fd;
+        if (root) {
+                fd = ovl_sys6(SYS_fcntl, root_fd, F_DUPFD_CLOEXEC, 0, 0, 0, 0);
+        } else {
+                struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+                fd = ovl_sys6(SYS_openat2, root_fd, (long)p, (long)&how, sizeof(how), 0, 0);
+        }
+        if (fd < 0) {
+                return (int)fd;
+        }
+        long hi = ovl_sys6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ovl_private_floor(), 0, 0, 0);
+        ovl_sys6(SYS_close, fd, 0, 0, 0, 0, 0);
+        return (int)hi;
+}
+
+static long chmod_pinned(int fd, mode_t mode)
+{
+        char link[40] = "/proc/self/fd/";
+        size_t l = strlen(link);
+        char digits[16];
+        int nd = 0;
+        for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10) {
+                digits[nd++] = (char)('0' + v % 10);
+        }
+        while (nd) {
+                link[l++] = digits[--nd];
+        }
+        link[l] = '\0';
+        return ovl_sys6(SYS_fchmodat, AT_FDCWD, (long)link, mode, 0, 0, 0);
+}
+
+int ovl_lend_search(int root_fd, const char *root, const char *rel, size_t upto,
+                    struct ovl_detour_lend *l)
 {
         char buf[PATH_MAX];
         uid_t me = ovl_sys_geteuid();
-        size_t common = common_dirs(dt.base, rel);
-        l->n = 0;
-        l->rel = rel;
-        for (size_t len = 0; len < common && l->n < OVL_DETOUR_LEND_MAX; len++) {
-                if (len && rel[len] != '/') {
+        *l = (struct ovl_detour_lend){.pin = -1};
+        for (size_t len = 0; len <= upto && l->n < OVL_DETOUR_LEND_MAX; len++) {
+                if (len && rel[len] && rel[len] != '/') {
                         continue;
                 }
                 struct stat st;
-                const char *p = prefix(rel, len, buf);
-                if (ovl_sys_fstatat(dt.root_fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISDIR(st.st_mode) && st.st_uid == me && !(st.st_mode & S_IXUSR) &&
-                    ovl_sys_fchmodat(dt.root_fd, p, (st.st_mode & 07777) | S_IXUSR) == 0) {
-                        l->len[l->n] = len;
-                        l->mode[l->n++] = st.st_mode & 07777;
+                int fd = pin_dir(root_fd, prefix(root, rel, len, buf), !len);
+                if (fd >= 0 && ovl_sys6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) == 0 &&
+                    st.st_uid == me && !(st.st_mode & S_IXUSR)) {
+                        if (!l->masked) {
+                                sigset_t all;
+                                sigfillset(&all);
+                                ovl_sys_sigprocmask(SIG_SETMASK, &all, &l->old);
+                                l->masked = true;
+                        }
+                        if (chmod_pinned(fd, (st.st_mode & 07777) | S_IXUSR) == 0) {
+                                l->fd[l->n] = fd;
+                                l->mode[l->n++] = st.st_mode & 07777;
+                                fd = -1;
+                        }
+                }
+                if (fd >= 0) {
+                        ovl_sys6(SYS_close, fd, 0, 0, 0, 0, 0);
+                }
+                if (!rel[len]) {
+                        break;
                 }
         }
         return l->n;
 }
 
-int ovl_detour_begin(int dirfd, const char *path, int *fd, char *buf, size_t cap,
+int ovl_detour_begin(int dirfd, const char *path, bool name, int *fd, char *buf, size_t cap,
                      struct ovl_detour_lend *l)
 {
-        l->n = 0;
+        *l = (struct ovl_detour_lend){.pin = -1};
         const char *rel = upper_rel(dirfd, path);
         if (!rel) {
                 return 0;
         }
-        if (dt.base_fd != -1 && from_base(rel, buf, cap) && base_holds()) {
-                *fd = dt.base_fd;
+        bool made = name ? name_from_base(rel, buf, cap) : from_base(rel, buf, cap);
+        if (dt.base_fd != -1 && made && (l->pin = pin_base()) >= 0) {
+                *fd = l->pin;
                 return 1;
         }
-        size_t pl = strlen(path);
-        if (pl >= cap || !lend_above_base(rel, l)) {
+        /* the directories the kernel's walk from the base never looks a name up
+         * in: those above the deepest one the base and rel have in common */
+        size_t common = common_dirs(dt.base, rel), pl = strlen(path);
+        if (!common || pl >= cap || !ovl_lend_search(dt.root_fd, dt.root, rel, common - 1, l)) {
+                ovl_detour_end(l);
                 return 0;
         }
         memcpy(buf, path, pl + 1);
@@ -194,9 +290,17 @@ int ovl_detour_begin(int dirfd, const char *path, int *fd, char *buf, size_t cap
 
 void ovl_detour_end(struct ovl_detour_lend *l)
 {
-        char buf[PATH_MAX];
         while (l->n > 0) {
                 l->n--;
-                ovl_sys_fchmodat(dt.root_fd, prefix(l->rel, l->len[l->n], buf), l->mode[l->n]);
+                chmod_pinned(l->fd[l->n], l->mode[l->n]);
+                ovl_sys6(SYS_close, l->fd[l->n], 0, 0, 0, 0, 0);
+        }
+        if (l->masked) {
+                ovl_sys_sigprocmask(SIG_SETMASK, &l->old, NULL);
+                l->masked = false;
+        }
+        if (l->pin >= 0) {
+                ovl_sys6(SYS_close, l->pin, 0, 0, 0, 0, 0);
+                l->pin = -1;
         }
 }

@@ -97,58 +97,6 @@ static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat 
         return ovl_marker_opaque(ovl_layer_fd(&m->layers[i]), rp) == 0;
 }
 
-/* An upper directory the caller may not search, found on the way to one it
- * holds, and the mode it had. */
-struct lent_dir {
-        size_t len; /* of its path in the current directory's rel; 0: the root */
-        mode_t mode;
-};
-#define LEND_MAX 8
-
-static const char *prefix(const struct ovl_mount *m, const char *rel, size_t len, char *buf)
-{
-        if (!len) {
-                return m->layers[0].path;
-        }
-        memcpy(buf, rel, len);
-        buf[len] = '\0';
-        return buf;
-}
-
-/* Lend the owner's search bit to the upper directories from the root down
- * to `rel` that lack it (the mounter's override, write.h), top first, as
- * each becomes reachable through the one above. */
-static int lend_search(const struct ovl_mount *m, int fd, const char *rel, struct lent_dir *ld)
-{
-        int n = 0;
-        char buf[PATH_MAX];
-        uid_t me = ovl_sys_geteuid();
-        for (size_t len = 0;; len++) {
-                if (len && rel[len] && rel[len] != '/') {
-                        continue;
-                }
-                struct stat st;
-                const char *p = prefix(m, rel, len, buf);
-                if (n < LEND_MAX && ovl_sys_lstatat(fd, p, &st) == 0 && S_ISDIR(st.st_mode) &&
-                    st.st_uid == me && !(st.st_mode & S_IXUSR) &&
-                    ovl_sys_fchmodat(fd, p, (st.st_mode & 07777) | S_IXUSR) == 0) {
-                        ld[n++] = (struct lent_dir){.len = len, .mode = st.st_mode & 07777};
-                }
-                if (!rel[len]) {
-                        return n;
-                }
-        }
-}
-
-static void give_back(const struct ovl_mount *m, int fd, const char *rel, struct lent_dir *ld,
-                      int n)
-{
-        char buf[PATH_MAX];
-        while (n-- > 0) {
-                ovl_sys_fchmodat(fd, prefix(m, rel, ld[n].len, buf), ld[n].mode);
-        }
-}
-
 /* The upper's answer for `rp` on a step the kernel does not walk (w->held):
  * a directory above may have lost its search bit since the caller entered. */
 static int probe_upper(struct walk *w, const char *rp, struct stat *st)
@@ -159,12 +107,12 @@ static int probe_upper(struct walk *w, const char *rp, struct stat *st)
         if (p != -EACCES || !w->held || fd < 0) {
                 return p;
         }
-        struct lent_dir ld[LEND_MAX];
-        int n = lend_search(m, fd, w->loc->rel, ld);
-        if (n) {
+        /* the directories from the root down to the one the name is in */
+        struct ovl_detour_lend l;
+        if (ovl_lend_search(fd, m->layers[0].path, w->loc->rel, strlen(w->loc->rel), &l)) {
                 p = ovl_marker_probe(&m->layers[0], rp, st);
-                give_back(m, fd, w->loc->rel, ld, n);
         }
+        ovl_detour_end(&l);
         return p;
 }
 
@@ -292,29 +240,33 @@ static int search_on_way_down(struct walk *w, const char *rp)
         return above_base(w, rp) && ovl_detour_on() ? ovl_may_search(w->loc) : 0;
 }
 
-/* "." and ".." are lookups in the current directory too: they need search
- * permission there (the walk to its parent again from the root does not ask). */
-static bool in_group(gid_t gid)
+/* Is gid the caller's (effective or supplementary)? -1: cannot tell (more
+ * groups than fit here). */
+static int in_group(gid_t gid)
 {
-        gid_t g[64];
-        long n = ovl_sys6(SYS_getgroups, 64, (long)g, 0, 0, 0, 0);
+        gid_t g[256];
+        long n = ovl_sys6(SYS_getgroups, 256, (long)g, 0, 0, 0, 0);
         for (long i = 0; i < n; i++) {
                 if (g[i] == gid) {
-                        return true;
+                        return 1;
                 }
         }
-        return gid == ovl_sys_getegid();
+        return gid == ovl_sys_getegid() ? 1 : (n < 0 ? -1 : 0);
 }
 
-/* The directory's own mode lets the caller search it (no ACL is looked at). */
+/* The directory's own mode lets the caller search it (no ACL is looked at;
+ * false when that cannot be told). */
 static bool mode_searchable(const struct stat *st)
 {
         if (st->st_uid == ovl_sys_geteuid()) {
                 return st->st_mode & S_IXUSR;
         }
-        return st->st_mode & (in_group(st->st_gid) ? S_IXGRP : S_IXOTH);
+        int g = in_group(st->st_gid);
+        return g >= 0 && (st->st_mode & (g ? S_IXGRP : S_IXOTH));
 }
 
+/* "." and ".." are lookups in the current directory too: they need search
+ * permission there (the walk to its parent again from the root does not ask). */
 int ovl_may_search(const struct ovl_loc *loc)
 {
         if (ovl_sys_geteuid() == 0 || loc->layer < 0) {

@@ -63,23 +63,79 @@ long ovl_sys6(long nr, long a, long b, long c, long d, long e, long f)
 #define S4(nr, a, b, c, d) ovl_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 /* EACCES on a path from the upper root: once more from the caller's base
- * (detour.c), as `expr` with `fd2`/`p2` in place of the first (dirfd, path). */
-#define AGAIN(r, dirfd, path, expr)                                                                \
+ * (detour.c), the call's arguments a[] with a[fi] (the dirfd) and a[pi] (the
+ * path) replaced. Out of line: the common path keeps a small frame. */
+static __attribute__((noinline, cold)) long again(long r, long nr, const long *a, int fi, int pi,
+                                                  bool name)
+{
+        char p2[PATH_MAX];
+        struct ovl_detour_lend l;
+        int fd2;
+        if (!ovl_detour_begin((int)a[fi], (const char *)a[pi], name, &fd2, p2, sizeof(p2), &l)) {
+                return r;
+        }
+        long b[6];
+        memcpy(b, a, sizeof(b));
+        b[fi] = fd2;
+        b[pi] = (long)p2;
+        r = ovl_sys6(nr, b[0], b[1], b[2], b[3], b[4], b[5]);
+        ovl_detour_end(&l);
+        return r;
+}
+
+#define AGAIN(r, nr, fi, pi, name, ...)                                                            \
         do {                                                                                       \
-                int fd2;                                                                           \
-                char p2[PATH_MAX];                                                                 \
-                struct ovl_detour_lend l2;                                                         \
-                if ((r) == -EACCES && ovl_detour_begin(dirfd, path, &fd2, p2, sizeof(p2), &l2)) {  \
-                        (r) = (expr);                                                              \
-                        ovl_detour_end(&l2);                                                       \
+                if ((r) == -EACCES) {                                                              \
+                        const long a_[6] = {__VA_ARGS__};                                          \
+                        (r) = again((r), (nr), a_, (fi), (pi), (name));                            \
                 }                                                                                  \
         } while (0)
 
+static size_t fmt_fd_path(char *buf, size_t n, int fd, const char *rest);
+
+/* openat after EACCES. With search lent, an open that may block (a fifo)
+ * must not keep the modes lent meanwhile: the object is found under the
+ * loan (O_PATH), the modes given back, and it is opened through its
+ * /proc/self/fd link, which asks nothing of the directories above. */
+static __attribute__((noinline, cold)) long openat_again(int dirfd, const char *path, int flags,
+                                                         mode_t mode)
+{
+        char p2[PATH_MAX];
+        struct ovl_detour_lend l;
+        int fd2;
+        int how = ovl_detour_begin(dirfd, path, false, &fd2, p2, sizeof(p2), &l);
+        if (!how) {
+                return -EACCES;
+        }
+        if (how == 1 || (flags & O_CREAT)) {
+                long r = S4(SYS_openat, fd2, p2, flags, mode);
+                ovl_detour_end(&l);
+                return r;
+        }
+        long pfd = S4(SYS_openat, fd2, p2, O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW), 0);
+        ovl_detour_end(&l);
+        if (pfd < 0) {
+                return pfd;
+        }
+        /* the link in /proc is a symlink itself: O_NOFOLLOW was the O_PATH open's */
+        struct stat st;
+        long r = -ELOOP;
+        if (!(flags & O_NOFOLLOW) || (S2(SYS_fstat, pfd, &st) == 0 && !S_ISLNK(st.st_mode))) {
+                char link[40];
+                fmt_fd_path(link, sizeof(link), (int)pfd, NULL);
+                r = S4(SYS_openat, AT_FDCWD, link, flags & ~O_NOFOLLOW, mode);
+        }
+        ovl_sys_close((int)pfd);
+        return r;
+}
+
 int ovl_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-        int r = (int)S4(SYS_openat, dirfd, path, flags, mode);
-        AGAIN(r, dirfd, path, (int)S4(SYS_openat, fd2, p2, flags, mode));
-        return r;
+        long r = S4(SYS_openat, dirfd, path, flags, mode);
+        if (r == -EACCES) {
+                r = openat_again(dirfd, path, flags, mode);
+        }
+        return (int)r;
 }
 
 int ovl_sys_openat_noatime(int dirfd, const char *path, int flags, mode_t mode)
@@ -105,9 +161,9 @@ ssize_t ovl_sys_write(int fd, const void *buf, size_t n)
 
 int ovl_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-        int r = (int)S4(SYS_newfstatat, dirfd, path, st, flags);
-        AGAIN(r, dirfd, path, (int)S4(SYS_newfstatat, fd2, p2, st, flags));
-        return r;
+        long r = S4(SYS_newfstatat, dirfd, path, st, flags);
+        AGAIN(r, SYS_newfstatat, 0, 1, false, dirfd, (long)path, (long)st, flags, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_fstat(int fd, struct stat *st)
@@ -123,8 +179,8 @@ int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st)
 
 ssize_t ovl_sys_readlinkat(int dirfd, const char *path, char *buf, size_t n)
 {
-        ssize_t r = S4(SYS_readlinkat, dirfd, path, buf, n);
-        AGAIN(r, dirfd, path, S4(SYS_readlinkat, fd2, p2, buf, n));
+        long r = S4(SYS_readlinkat, dirfd, path, buf, n);
+        AGAIN(r, SYS_readlinkat, 0, 1, false, dirfd, (long)path, (long)buf, (long)n, 0, 0);
         return r;
 }
 
@@ -150,16 +206,16 @@ int ovl_sys_dup3(int oldfd, int newfd, int flags)
 
 int ovl_sys_faccessat(int dirfd, const char *path, int mode, int flags)
 {
-        int r = (int)S4(SYS_faccessat2, dirfd, path, mode, flags);
-        AGAIN(r, dirfd, path, (int)S4(SYS_faccessat2, fd2, p2, mode, flags));
-        return r;
+        long r = S4(SYS_faccessat2, dirfd, path, mode, flags);
+        AGAIN(r, SYS_faccessat2, 0, 1, false, dirfd, (long)path, mode, flags, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_mkdirat(int dirfd, const char *path, mode_t mode)
 {
-        int r = (int)S3(SYS_mkdirat, dirfd, path, mode);
-        AGAIN(r, dirfd, path, (int)S3(SYS_mkdirat, fd2, p2, mode));
-        return r;
+        long r = S3(SYS_mkdirat, dirfd, path, mode);
+        AGAIN(r, SYS_mkdirat, 0, 1, true, dirfd, (long)path, mode, 0, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_fchdir(int fd)
@@ -237,88 +293,68 @@ bool ovl_sys_cap_effective(int cap)
         return (d[cap / 32].effective >> (cap % 32)) & 1;
 }
 
-/* Both names of a rename or link, each as the detour gives it where it
- * applies; false when it applies to neither. */
-struct two {
-        int fd[2];
-        const char *p[2];
+/* Both names of a rename or link, each from the base where the detour
+ * applies to it (detour.c); out of line, as again(). */
+static __attribute__((noinline, cold)) long again_two(long r, long nr, int od, const char *o,
+                                                      int nd, const char *n, long flags)
+{
         char buf[2][PATH_MAX];
         struct ovl_detour_lend l[2];
-};
-
-static bool two_again(struct two *t, int od, const char *o, int nd, const char *n)
-{
+        int fd[2] = {od, nd};
+        const char *p[2] = {o, n};
         bool any = false;
-        const char *names[2] = {o, n};
-        int fds[2] = {od, nd};
         for (int i = 0; i < 2; i++) {
-                t->fd[i] = fds[i];
-                t->p[i] = names[i];
-                if (ovl_detour_begin(fds[i], names[i], &t->fd[i], t->buf[i], sizeof(t->buf[i]),
-                                     &t->l[i])) {
-                        t->p[i] = t->buf[i];
+                if (ovl_detour_begin(fd[i], p[i], true, &fd[i], buf[i], sizeof(buf[i]), &l[i])) {
+                        p[i] = buf[i];
                         any = true;
                 }
         }
-        return any;
-}
-
-static void two_done(struct two *t)
-{
-        ovl_detour_end(&t->l[1]);
-        ovl_detour_end(&t->l[0]);
+        if (any) {
+                r = ovl_sys6(nr, fd[0], (long)p[0], fd[1], (long)p[1], flags, 0);
+        }
+        ovl_detour_end(&l[1]);
+        ovl_detour_end(&l[0]);
+        return r;
 }
 
 int ovl_sys_unlinkat(int dirfd, const char *path, int flags)
 {
-        int r = (int)S3(SYS_unlinkat, dirfd, path, flags);
-        AGAIN(r, dirfd, path, (int)S3(SYS_unlinkat, fd2, p2, flags));
-        return r;
+        long r = S3(SYS_unlinkat, dirfd, path, flags);
+        AGAIN(r, SYS_unlinkat, 0, 1, true, dirfd, (long)path, flags, 0, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_renameat2(int od, const char *o, int nd, const char *n, unsigned flags)
 {
-        int r = (int)ovl_sys6(SYS_renameat2, od, (long)o, nd, (long)n, flags, 0);
-        struct two t;
-        if (r == -EACCES && two_again(&t, od, o, nd, n)) {
-                r = (int)ovl_sys6(SYS_renameat2, t.fd[0], (long)t.p[0], t.fd[1], (long)t.p[1],
-                                  flags, 0);
-                two_done(&t);
-        }
-        return r;
+        long r = ovl_sys6(SYS_renameat2, od, (long)o, nd, (long)n, flags, 0);
+        return (int)(r == -EACCES ? again_two(r, SYS_renameat2, od, o, nd, n, flags) : r);
 }
 
 int ovl_sys_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-        int r = (int)S4(SYS_mknodat, dirfd, path, mode, dev);
-        AGAIN(r, dirfd, path, (int)S4(SYS_mknodat, fd2, p2, mode, dev));
-        return r;
+        long r = S4(SYS_mknodat, dirfd, path, mode, dev);
+        AGAIN(r, SYS_mknodat, 0, 1, true, dirfd, (long)path, mode, (long)dev, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_symlinkat(const char *target, int dirfd, const char *path)
 {
-        int r = (int)S3(SYS_symlinkat, target, dirfd, path);
-        AGAIN(r, dirfd, path, (int)S3(SYS_symlinkat, target, fd2, p2));
-        return r;
+        long r = S3(SYS_symlinkat, target, dirfd, path);
+        AGAIN(r, SYS_symlinkat, 1, 2, true, (long)target, dirfd, (long)path, 0, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_linkat(int od, const char *o, int nd, const char *n, int flags)
 {
-        int r = (int)ovl_sys6(SYS_linkat, od, (long)o, nd, (long)n, flags, 0);
-        struct two t;
-        if (r == -EACCES && two_again(&t, od, o, nd, n)) {
-                r = (int)ovl_sys6(SYS_linkat, t.fd[0], (long)t.p[0], t.fd[1], (long)t.p[1], flags,
-                                  0);
-                two_done(&t);
-        }
-        return r;
+        long r = ovl_sys6(SYS_linkat, od, (long)o, nd, (long)n, flags, 0);
+        return (int)(r == -EACCES ? again_two(r, SYS_linkat, od, o, nd, n, flags) : r);
 }
 
 int ovl_sys_fchmodat(int dirfd, const char *path, mode_t mode)
 {
-        int r = (int)S3(SYS_fchmodat, dirfd, path, mode);
-        AGAIN(r, dirfd, path, (int)S3(SYS_fchmodat, fd2, p2, mode));
-        return r;
+        long r = S3(SYS_fchmodat, dirfd, path, mode);
+        AGAIN(r, SYS_fchmodat, 0, 1, false, dirfd, (long)path, mode, 0, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_fchmod(int fd, mode_t mode)
@@ -328,16 +364,16 @@ int ovl_sys_fchmod(int fd, mode_t mode)
 
 int ovl_sys_fchownat(int dirfd, const char *path, uid_t u, gid_t g, int flags)
 {
-        int r = (int)ovl_sys6(SYS_fchownat, dirfd, (long)path, u, g, flags, 0);
-        AGAIN(r, dirfd, path, (int)ovl_sys6(SYS_fchownat, fd2, (long)p2, u, g, flags, 0));
-        return r;
+        long r = ovl_sys6(SYS_fchownat, dirfd, (long)path, u, g, flags, 0);
+        AGAIN(r, SYS_fchownat, 0, 1, false, dirfd, (long)path, u, g, flags, 0);
+        return (int)r;
 }
 
 int ovl_sys_utimensat(int dirfd, const char *path, const struct timespec *ts, int flags)
 {
-        int r = (int)S4(SYS_utimensat, dirfd, path, ts, flags);
-        AGAIN(r, dirfd, path, (int)S4(SYS_utimensat, fd2, p2, ts, flags));
-        return r;
+        long r = S4(SYS_utimensat, dirfd, path, ts, flags);
+        AGAIN(r, SYS_utimensat, 0, 1, false, dirfd, (long)path, (long)ts, flags, 0, 0);
+        return (int)r;
 }
 
 int ovl_sys_ftruncate(int fd, off_t len)
@@ -581,26 +617,68 @@ ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n)
         return (ssize_t)got;
 }
 
+/* One xattr call by (dirfd, path), for the retry after EACCES. */
+struct xat {
+        char op; /* g(et), l(ist), s(et), r(emove) */
+        const char *name;
+        void *val;
+        const void *cval;
+        size_t n;
+        int flags;
+};
+
+static long xat_once(int fd, const char *path, const struct xat *x)
+{
+        switch (x->op) {
+        case 'g':
+                return getxattrat_once(fd, path, x->name, x->val, x->n);
+        case 'l':
+                return listxattrat_once(fd, path, x->val, x->n);
+        case 's':
+                return setxattrat_once(fd, path, x->name, x->cval, x->n, x->flags);
+        default:
+                return removexattrat_once(fd, path, x->name);
+        }
+}
+
+static __attribute__((noinline, cold)) long xat_again(long r, int dirfd, const char *path,
+                                                      const struct xat *x)
+{
+        char p2[PATH_MAX];
+        struct ovl_detour_lend l;
+        int fd2;
+        if (ovl_detour_begin(dirfd, path, false, &fd2, p2, sizeof(p2), &l)) {
+                r = xat_once(fd2, p2, x);
+                ovl_detour_end(&l);
+        }
+        return r;
+}
+
+static long xat(int dirfd, const char *path, const struct xat *x)
+{
+        long r = xat_once(dirfd, path, x);
+        if (r == -EACCES) {
+                r = xat_again(r, dirfd, path, x);
+        }
+        return r;
+}
+
 ssize_t ovl_sys_getxattrat(int dirfd, const char *path, const char *name, void *val, size_t n)
 {
-        ssize_t r = getxattrat_once(dirfd, path, name, val, n);
-        AGAIN(r, dirfd, path, getxattrat_once(fd2, p2, name, val, n));
-        return r;
+        return xat(dirfd, path, &(struct xat){.op = 'g', .name = name, .val = val, .n = n});
 }
 
 ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n)
 {
-        ssize_t r = listxattrat_once(dirfd, path, list, n);
-        AGAIN(r, dirfd, path, listxattrat_once(fd2, p2, list, n));
-        return r;
+        return xat(dirfd, path, &(struct xat){.op = 'l', .val = list, .n = n});
 }
 
 int ovl_sys_setxattrat_flags(int dirfd, const char *path, const char *name, const void *val,
                              size_t n, int flags)
 {
-        int r = setxattrat_once(dirfd, path, name, val, n, flags);
-        AGAIN(r, dirfd, path, setxattrat_once(fd2, p2, name, val, n, flags));
-        return r;
+        return (int)xat(
+            dirfd, path,
+            &(struct xat){.op = 's', .name = name, .cval = val, .n = n, .flags = flags});
 }
 
 int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void *val, size_t n)
@@ -610,7 +688,5 @@ int ovl_sys_setxattrat(int dirfd, const char *path, const char *name, const void
 
 int ovl_sys_removexattrat(int dirfd, const char *path, const char *name)
 {
-        int r = removexattrat_once(dirfd, path, name);
-        AGAIN(r, dirfd, path, removexattrat_once(fd2, p2, name));
-        return r;
+        return (int)xat(dirfd, path, &(struct xat){.op = 'r', .name = name});
 }

@@ -89,20 +89,30 @@ ssize_t ovl_sys_listxattrat(int dirfd, const char *path, char *list, size_t n);
 void ovl_detour_set(int root_fd, const char *root, const char *base, int base_fd);
 void ovl_detour_clear(void);
 bool ovl_detour_on(void);
-/* The directories lent their search bit for one call, to give back. */
+/* What one retry holds until ovl_detour_end: the directories lent their
+ * search bit (given back), the signals blocked meanwhile, the pinned base. */
 #define OVL_DETOUR_LEND_MAX 8
 struct ovl_detour_lend {
         int n;
-        size_t len[OVL_DETOUR_LEND_MAX]; /* prefix lengths of rel; 0: the root */
+        int fd[OVL_DETOUR_LEND_MAX]; /* O_PATH on each directory lent to */
         mode_t mode[OVL_DETOUR_LEND_MAX];
-        const char *rel; /* the caller's path, which outlives the call */
+        bool masked;
+        unsigned long old[16]; /* the signal mask to put back */
+        int pin;
 };
 /* After EACCES on (dirfd, path): 0 when the detour does not apply; 1: ask
- * again as (*fd, buf); 2: as (*fd, buf) too, with search lent until
- * ovl_detour_end(l), which is a no-op otherwise. */
-int ovl_detour_begin(int dirfd, const char *path, int *fd, char *buf, size_t cap,
+ * again as (*fd, buf) from the pinned base; 2: as (*fd, buf) too, with search
+ * lent. `name`: the call needs a plain last name (rename, unlink, mkdir...).
+ * ovl_detour_end(l) afterwards in both cases. */
+int ovl_detour_begin(int dirfd, const char *path, bool name, int *fd, char *buf, size_t cap,
                      struct ovl_detour_lend *l);
 void ovl_detour_end(struct ovl_detour_lend *l);
+/* Lend the owner's search bit, with every signal blocked until
+ * ovl_detour_end(l), to the user's own directories among the prefixes of `rel`
+ * (relative to the upper root_fd at `root`) up to length `upto`, top first.
+ * Returns how many were lent. */
+int ovl_lend_search(int root_fd, const char *root, const char *rel, size_t upto,
+                    struct ovl_detour_lend *l);
 
 /* Read a whole small file into buf (NUL-terminated). Returns length or -errno */
 ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n);

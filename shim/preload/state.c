@@ -811,7 +811,8 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
                 r = in_dead_cwd(dirfd, base, path, rflags, loc);
         } else if (retry && near == 1 && dirfd == AT_FDCWD && ovl_cwd_refresh() &&
                    ovl_cwd_get(base, PATH_MAX) == 1) {
-                r = ovl_resolve(&cfg, base, path, rflags, loc); /* moved by another process */
+                hold_base(dirfd, base); /* moved by another process */
+                r = ovl_resolve(&cfg, base, path, rflags, loc);
         }
         return r;
 }
