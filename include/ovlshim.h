@@ -133,6 +133,9 @@ int ovl_resolve(struct ovl_config *cfg, const char *base, const char *path, int 
 /* may_lookup(): search permission in the directory `loc` (inside an
  * overlay), asked before any name in it is looked up. 0 or -EACCES. */
 int ovl_may_search(const struct ovl_loc *loc);
+/* may_lookup (MAY_EXEC) on a directory of this mode and owner, ACLs aside:
+ * 0 or -EACCES. */
+int ovl_mode_may_search(mode_t m, uid_t uid, gid_t gid);
 /* A program's absolute path into MERGED: the kernel looks MERGED up in its
  * parent, which needs search permission on every directory above it. 0 or
  * -EACCES; one faccessat, whose positive answer is kept until this process

@@ -65,23 +65,31 @@ bool ovl_detour_on(void)
         return dt.on;
 }
 
+/* fd again above the program's fds (the shim's own range); `own`: fd was
+ * opened here and is closed, not left at a low number. */
+static int above_floor(int fd, bool own)
+{
+        if (fd < 0) {
+                return fd;
+        }
+        int hi = (int)ovl_sys6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ovl_private_floor(), 0, 0, 0);
+        if (own) {
+                ovl_sys6(SYS_close, fd, 0, 0, 0, 0, 0);
+        }
+        return hi;
+}
+
 /* The held directory, pinned for the retry (a dup above the program's fds,
  * or the cwd through /proc), if it is still the upper directory at dt.base:
  * checked on the pinned fd, so a concurrent fchdir or dup2 cannot turn the
  * retry onto another directory (a lower one). -1 otherwise. */
 static int pin_base(void)
 {
-        int cwd = dt.base_fd != AT_FDCWD
-                      ? -1
-                      : (int)ovl_sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/cwd",
-                                      O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
-        int from = dt.base_fd == AT_FDCWD ? cwd : dt.base_fd;
-        int fd = from < 0 ? from
-                          : (int)ovl_sys6(SYS_fcntl, from, F_DUPFD_CLOEXEC, ovl_private_floor(), 0,
-                                          0, 0);
-        if (cwd >= 0) {
-                ovl_sys6(SYS_close, cwd, 0, 0, 0, 0, 0); /* not left at a low number */
-        }
+        int fd = dt.base_fd == AT_FDCWD
+                     ? above_floor((int)ovl_sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/cwd",
+                                                 O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0, 0),
+                                   true)
+                     : above_floor(dt.base_fd, false);
         char real[PATH_MAX];
         if (fd < 0 || ovl_sys_fdpath(fd, real, sizeof(real)) < 0 ||
             strncmp(real, dt.root, dt.root_len) != 0 || real[dt.root_len] != '/' ||
@@ -179,58 +187,33 @@ static const char *upper_rel(int dirfd, const char *path)
         return strcmp(path, ".") ? path : "";
 }
 
-static const char *prefix(const char *root, const char *rel, size_t len, char *buf)
-{
-        if (!len) {
-                return root;
-        }
-        memcpy(buf, rel, len);
-        buf[len] = '\0';
-        return buf;
-}
-
-/* The directory `p` below root_fd as an O_PATH fd above the program's fds,
+/* The directory rel[0, len) below root_fd as an O_PATH fd above the program's fds,
  * reached without following a symlink: a component another process swaps
  * for one cannot turn the loan onto a lower layer, and the mode is given
  * back to the very directory it was lent to. */
-static int pin_dir(int root_fd, const char *p, bool root)
+static int pin_dir(int root_fd, const char *rel, size_t len)
 {
-        long fd;
-        if (root) {
-                fd = ovl_sys6(SYS_fcntl, root_fd, F_DUPFD_CLOEXEC, 0, 0, 0, 0);
-        } else {
-                struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
-                fd = ovl_sys6(SYS_openat2, root_fd, (long)p, (long)&how, sizeof(how), 0, 0);
+        if (!len) {
+                return above_floor(root_fd, false); /* the root itself */
         }
-        if (fd < 0) {
-                return (int)fd;
-        }
-        long hi = ovl_sys6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ovl_private_floor(), 0, 0, 0);
-        ovl_sys6(SYS_close, fd, 0, 0, 0, 0, 0);
-        return (int)hi;
+        char p[PATH_MAX];
+        memcpy(p, rel, len);
+        p[len] = '\0';
+        struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+        return above_floor(
+            (int)ovl_sys6(SYS_openat2, root_fd, (long)p, (long)&how, sizeof(how), 0, 0), true);
 }
 
 static long chmod_pinned(int fd, mode_t mode)
 {
-        char link[40] = "/proc/self/fd/";
-        size_t l = strlen(link);
-        char digits[16];
-        int nd = 0;
-        for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10) {
-                digits[nd++] = (char)('0' + v % 10);
-        }
-        while (nd) {
-                link[l++] = digits[--nd];
-        }
-        link[l] = '\0';
+        char link[40];
+        ovl_sys_fd_link(link, sizeof(link), fd);
         return ovl_sys6(SYS_fchmodat, AT_FDCWD, (long)link, mode, 0, 0, 0);
 }
 
-int ovl_lend_search(int root_fd, const char *root, const char *rel, size_t upto,
-                    struct ovl_detour_lend *l)
+int ovl_lend_search(int root_fd, const char *rel, size_t upto, struct ovl_detour_lend *l)
 {
-        char buf[PATH_MAX];
         uid_t me = ovl_sys_geteuid();
         *l = (struct ovl_detour_lend){.pin = -1};
         for (size_t len = 0; len <= upto && l->n < OVL_DETOUR_LEND_MAX; len++) {
@@ -238,7 +221,7 @@ int ovl_lend_search(int root_fd, const char *root, const char *rel, size_t upto,
                         continue;
                 }
                 struct stat st;
-                int fd = pin_dir(root_fd, prefix(root, rel, len, buf), !len);
+                int fd = pin_dir(root_fd, rel, len);
                 if (fd >= 0 && ovl_sys6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) == 0 &&
                     st.st_uid == me && !(st.st_mode & S_IXUSR)) {
                         if (!l->masked) {
@@ -279,7 +262,7 @@ int ovl_detour_begin(int dirfd, const char *path, bool name, int *fd, char *buf,
         /* the directories the kernel's walk from the base never looks a name up
          * in: those above the deepest one the base and rel have in common */
         size_t common = common_dirs(dt.base, rel), pl = strlen(path);
-        if (!common || pl >= cap || !ovl_lend_search(dt.root_fd, dt.root, rel, common - 1, l)) {
+        if (!common || pl >= cap || !ovl_lend_search(dt.root_fd, rel, common - 1, l)) {
                 ovl_detour_end(l);
                 return 0;
         }

@@ -109,7 +109,7 @@ static int probe_upper(struct walk *w, const char *rp, struct stat *st)
         }
         /* the directories from the root down to the one the name is in */
         struct ovl_detour_lend l;
-        if (ovl_lend_search(fd, m->layers[0].path, w->loc->rel, strlen(w->loc->rel), &l)) {
+        if (ovl_lend_search(fd, w->loc->rel, strlen(w->loc->rel), &l)) {
                 p = ovl_marker_probe(&m->layers[0], rp, st);
         }
         ovl_detour_end(&l);
@@ -240,29 +240,31 @@ static int search_on_way_down(struct walk *w, const char *rp)
         return above_base(w, rp) && ovl_detour_on() ? ovl_may_search(w->loc) : 0;
 }
 
-/* Is gid the caller's (effective or supplementary)? -1: cannot tell (more
- * groups than fit here). */
-static int in_group(gid_t gid)
+/* Is gid the caller's effective or a supplementary group? (more than 256
+ * supplementary groups: only those) */
+static bool in_group(gid_t gid)
 {
         gid_t g[256];
+        if (gid == ovl_sys_getegid()) {
+                return true;
+        }
         long n = ovl_sys6(SYS_getgroups, 256, (long)g, 0, 0, 0, 0);
         for (long i = 0; i < n; i++) {
                 if (g[i] == gid) {
-                        return 1;
+                        return true;
                 }
         }
-        return gid == ovl_sys_getegid() ? 1 : (n < 0 ? -1 : 0);
+        return false;
 }
 
-/* The directory's own mode lets the caller search it (no ACL is looked at;
- * false when that cannot be told). */
-static bool mode_searchable(const struct stat *st)
+int ovl_mode_may_search(mode_t m, uid_t uid, gid_t gid)
 {
-        if (st->st_uid == ovl_sys_geteuid()) {
-                return st->st_mode & S_IXUSR;
+        uid_t me = ovl_sys_geteuid();
+        if (me == 0) {
+                return 0;
         }
-        int g = in_group(st->st_gid);
-        return g >= 0 && (st->st_mode & (g ? S_IXGRP : S_IXOTH));
+        mode_t bits = me == uid ? m >> 6 : in_group(gid) ? m >> 3 : m;
+        return (bits & 1) ? 0 : -EACCES;
 }
 
 /* "." and ".." are lookups in the current directory too: they need search
@@ -277,7 +279,8 @@ int ovl_may_search(const struct ovl_loc *loc)
         /* the path from the layer root asks the directories above too, which a
          * walk that reached this one has passed (or, from a base the caller
          * holds, never looked at) */
-        return r == -EACCES && mode_searchable(&loc->st) ? 0 : r;
+        return r == -EACCES ? ovl_mode_may_search(loc->st.st_mode, loc->st.st_uid, loc->st.st_gid)
+                            : r;
 }
 
 /* One component inside an overlay. `rest` is what follows it. */

@@ -464,6 +464,11 @@ static size_t at_path(char *buf, size_t n, int dirfd, const char *path)
         return fmt_fd_path(buf, n, dirfd, *path ? path : ".");
 }
 
+size_t ovl_sys_fd_link(char *buf, size_t n, int fd)
+{
+        return fmt_fd_path(buf, n, fd, NULL);
+}
+
 ssize_t ovl_sys_fdpath(int fd, char *buf, size_t n)
 {
         char link[40];

@@ -76,6 +76,8 @@ int ovl_sys_openat_noatime(int dirfd, const char *path, int flags, mode_t mode);
 
 /* fstatat(dirfd, path) with AT_SYMLINK_NOFOLLOW, "" meaning dirfd itself */
 int ovl_sys_lstatat(int dirfd, const char *path, struct stat *st);
+/* "/proc/self/fd/FD" into buf; its length, 0 when it does not fit. */
+size_t ovl_sys_fd_link(char *buf, size_t n, int fd);
 /* The real path of an open fd via /proc/self/fd. Returns length or -errno. */
 ssize_t ovl_sys_fdpath(int fd, char *buf, size_t n);
 /* xattr of an object named relative to a dirfd, without following a final
@@ -109,10 +111,9 @@ int ovl_detour_begin(int dirfd, const char *path, bool name, int *fd, char *buf,
 void ovl_detour_end(struct ovl_detour_lend *l);
 /* Lend the owner's search bit, with every signal blocked until
  * ovl_detour_end(l), to the user's own directories among the prefixes of `rel`
- * (relative to the upper root_fd at `root`) up to length `upto`, top first.
+ * (relative to the upper root_fd) up to length `upto`, top first.
  * Returns how many were lent. */
-int ovl_lend_search(int root_fd, const char *root, const char *rel, size_t upto,
-                    struct ovl_detour_lend *l);
+int ovl_lend_search(int root_fd, const char *rel, size_t upto, struct ovl_detour_lend *l);
 
 /* Read a whole small file into buf (NUL-terminated). Returns length or -errno */
 ssize_t ovl_sys_read_file(const char *path, char *buf, size_t n);

@@ -519,14 +519,8 @@ static bool lowers_show_names(struct ovl_mount *m, const char *rel)
 
 bool ovl_removed_dir_merged(const char *v, bool upper)
 {
-        struct ovl_config *cfg = ovl_active();
-        struct ovl_mount *m = NULL;
-        for (int i = 0; cfg && i < cfg->nmounts && !m; i++) {
-                if (ovl_path_under(v, cfg->mounts[i].merged, cfg->mounts[i].merged_len) >= 0) {
-                        m = &cfg->mounts[i];
-                }
-        }
-        const char *rel = m ? v + m->merged_len + (v[m->merged_len] == '/') : "";
+        const char *rel;
+        struct ovl_mount *m = ovl_mount_rel(v, &rel);
         if (!m || (!upper && lowers_show_names(m, rel))) {
                 return m != NULL;
         }
@@ -629,14 +623,8 @@ static bool parent_gone(const char *v)
  * ENODATA first. */
 int ovl_dead_dir_change(const char *v, const char *rmx)
 {
-        struct ovl_config *cfg = ovl_active();
-        struct ovl_mount *m = NULL;
-        for (int i = 0; cfg && i < cfg->nmounts && !m; i++) {
-                if (ovl_path_under(v, cfg->mounts[i].merged, cfg->mounts[i].merged_len) >= 0) {
-                        m = &cfg->mounts[i];
-                }
-        }
-        const char *rel = m ? v + m->merged_len + (v[m->merged_len] == '/') : "";
+        const char *rel;
+        struct ovl_mount *m = ovl_mount_rel(v, &rel);
         if (m && rmx && !lower_dir_has_xattr(m, rel, rmx)) {
                 return -ENODATA;
         }
@@ -650,7 +638,7 @@ int ovl_dead_dir_change(const char *v, const char *rmx)
                 return -EIO; /* whatever its name holds now */
         }
         struct ovl_loc *loc = ovl_sys_scratch(sizeof(*loc));
-        int r = loc ? ovl_resolve(cfg, NULL, v, OVL_R_NOFOLLOW, loc) : -ENOMEM;
+        int r = loc ? ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW, loc) : -ENOMEM;
         if (r == OVL_IN && loc->layer == 0 && S_ISDIR(loc->st.st_mode)) {
                 r = has_entries(ovl_layer_fd(&loc->m->layers[0]), ovl_loc_relpath(loc), NULL)
                         ? -ENOTEMPTY
@@ -712,39 +700,12 @@ void ovl_cwd_dir_removed(const struct ovl_loc *loc)
         }
 }
 
-/* Is gid the caller's effective or a supplementary group? */
-static bool in_group(gid_t gid)
-{
-        gid_t g[256];
-        if (gid == ovl_sys_getegid()) {
-                return true;
-        }
-        long n = ovl_sys6(SYS_getgroups, 256, (long)g, 0, 0, 0, 0);
-        for (long i = 0; i < n; i++) {
-                if (g[i] == gid) {
-                        return true;
-                }
-        }
-        return false;
-}
-
-/* may_lookup (MAY_EXEC) on a directory of this mode and owner, ACLs aside */
-static int search_perm(mode_t m, uid_t uid, gid_t gid)
-{
-        uid_t me = ovl_sys_geteuid();
-        if (me == 0) {
-                return 0;
-        }
-        mode_t bits = me == uid ? m >> 6 : in_group(gid) ? m >> 3 : m;
-        return (bits & 1) ? 0 : -EACCES;
-}
-
 int ovl_cwd_dead_search(void)
 {
         if (!__atomic_load_n(&cwd_perm_known, __ATOMIC_ACQUIRE)) {
                 return 0;
         }
-        return search_perm(cwd_perm_mode, cwd_perm_uid, cwd_perm_gid);
+        return ovl_mode_may_search(cwd_perm_mode, cwd_perm_uid, cwd_perm_gid);
 }
 
 bool ovl_removed_dir_attrs(struct stat *st)
@@ -762,7 +723,7 @@ bool ovl_removed_dir_attrs(struct stat *st)
 int ovl_removed_dir_search(const struct stat *st)
 {
         struct removed_dir d;
-        return removed_find(st, &d) ? search_perm(d.mode, d.uid, d.gid) : 0;
+        return removed_find(st, &d) ? ovl_mode_may_search(d.mode, d.uid, d.gid) : 0;
 }
 
 bool ovl_cwd_parent_replaced(const char *parent)
@@ -849,16 +810,6 @@ bool ovl_cwd_dead(void)
         return dead;
 }
 
-static bool dot_only(const char *p)
-{
-        for (; *p; p++) {
-                if (*p != '/' && !(*p == '.' && (p[1] == '/' || !p[1]))) {
-                        return false;
-                }
-        }
-        return true;
-}
-
 /* The cwd or dirfd, if it is a shadow whose merged directory is gone: its
  * mount, its merged path in v. */
 static struct ovl_mount *dead_shadow(int dirfd, char *v)
@@ -881,7 +832,7 @@ static struct ovl_mount *dead_shadow(int dirfd, char *v)
 bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st)
 {
         char v[PATH_MAX];
-        struct ovl_mount *m = path[0] && dot_only(path) ? dead_shadow(dirfd, v) : NULL;
+        struct ovl_mount *m = path[0] && ovl_dots_only(path) ? dead_shadow(dirfd, v) : NULL;
         if (!m) {
                 return false;
         }

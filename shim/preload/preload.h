@@ -76,6 +76,8 @@ int ovl_dead_change(int dirfd, const char *path, const char *rmx);
  * it with ".."? */
 struct ovl_mount *ovl_base_dead(int dirfd, const char *path);
 bool ovl_starts_dotdot(const char *path);
+/* Is the relative path nothing but "." components ("", ".", "./.", "./")? */
+bool ovl_dots_only(const char *path);
 /* A dirfd on a lower or shadow directory whose merged directory is gone
  * (its fd outlives it): the overlay, else NULL. */
 struct ovl_mount *ovl_dirfd_gone(int dirfd);
@@ -90,6 +92,9 @@ bool ovl_dev_relevant(dev_t dev);
 /* Map a real path (of the kernel cwd, an fd) into the merged namespace,
  * shadow cwd directories included; NULL when it is in no overlay. */
 struct ovl_mount *ovl_unmap_real(const char *real, char *out, size_t cap, int *layer);
+/* The overlay whose MERGED holds the merged path v, and v relative to it
+ * ("" for MERGED itself) in *rel; NULL when v is in none. */
+struct ovl_mount *ovl_mount_rel(const char *v, const char **rel);
 /* The merged path `loc` stands for. */
 int ovl_loc_path(const struct ovl_loc *loc, char *out, size_t cap);
 

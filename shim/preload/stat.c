@@ -11,31 +11,15 @@ static int stat_rflags(int flags)
                ((flags & AT_EMPTY_PATH) ? OVL_R_EMPTY : 0);
 }
 
-/* Is p made of "." components only ("." "./." "./"): the directory itself? */
-static bool dots_only(const char *p)
-{
-        bool any = false;
-        for (; *p; p++) {
-                if (*p == '/') {
-                        continue;
-                }
-                if (*p != '.' || (p[1] && p[1] != '/')) {
-                        return false;
-                }
-                any = true;
-        }
-        return any;
-}
-
 /* "." of a dirfd on a lower directory whose merged one this process copied up and
  * removed: the removed copy's mode and owner, as fstat gives (ovl_removed_dir_attrs). */
 static bool removed_lower_self(int dirfd, const char *path, struct stat *st)
 {
         char v[PATH_MAX];
         int layer = -1;
-        return dirfd != AT_FDCWD && dots_only(path) && ovl_sys_fstat(dirfd, st) == 0 &&
-               S_ISDIR(st->st_mode) && ovl_fd_merged(dirfd, v, sizeof(v), &layer) && layer > 0 &&
-               ovl_removed_dir_attrs(st);
+        return dirfd != AT_FDCWD && path[0] && ovl_dots_only(path) &&
+               ovl_sys_fstat(dirfd, st) == 0 && S_ISDIR(st->st_mode) &&
+               ovl_fd_merged(dirfd, v, sizeof(v), &layer) && layer > 0 && ovl_removed_dir_attrs(st);
 }
 
 /* true when the overlay answered (result in *res); false: pass through. */

@@ -374,7 +374,7 @@ static void up_one(char *dir, const char **path)
 }
 
 /* Only "." components (or nothing) left: the directory reached itself. */
-static bool dots_only(const char *p)
+bool ovl_dots_only(const char *p)
 {
         return !*skip_dots(p);
 }
@@ -400,6 +400,13 @@ static struct ovl_mount *mount_of(const char *merged)
                 }
         }
         return NULL;
+}
+
+struct ovl_mount *ovl_mount_rel(const char *v, const char **rel)
+{
+        struct ovl_mount *m = ovl_active() ? mount_of(v) : NULL;
+        *rel = m ? v + m->merged_len + (v[m->merged_len] == '/') : "";
+        return m;
 }
 
 /* The overlay whose WORK holds the real path, if any. */
@@ -533,9 +540,8 @@ static bool parent_gone(const char *v, bool lower)
  * directory it showed (the kernel's dead inode keeps it), marked dead. */
 static int dead_loc(const char *v, struct ovl_loc *loc)
 {
-        struct ovl_mount *m = mount_of(v);
-        const char *rel = m ? v + m->merged_len : "";
-        rel += rel[0] == '/';
+        const char *rel;
+        struct ovl_mount *m = ovl_mount_rel(v, &rel);
         for (int i = 1; m && rel[0] && i < m->nlayers; i++) {
                 int fd = ovl_layer_fd(&m->layers[i]);
                 struct stat st;
@@ -576,7 +582,7 @@ static int climb_by_name(int dirfd, char *base, const char *path, bool lower, in
                 }
                 first = false;
         }
-        return dots_only(path) ? dead_loc(base, loc) : -ENOENT;
+        return ovl_dots_only(path) ? dead_loc(base, loc) : -ENOENT;
 }
 
 /* The real directory the cwd or dirfd stands on, without a lookup in it. */
@@ -655,7 +661,7 @@ static int climb(int dirfd, char *base, const char *path, int rflags, struct ovl
                 cur = p;
         }
         ovl_sys_close(cur);
-        return dots_only(path) ? OVL_PASS : -ENOENT;
+        return ovl_dots_only(path) ? OVL_PASS : -ENOENT;
 }
 
 /* Is the base a path climbing out of it starts from a removed directory?
@@ -731,13 +737,11 @@ int ovl_dead_change(int dirfd, const char *path, const char *rmx)
  * `base` before it walks from it. */
 static void hold_base(int dirfd, const char *base)
 {
-        struct ovl_mount *m = mount_of(base);
-        ssize_t off = m ? ovl_path_under(base, m->merged, m->merged_len) : -1;
-        if (off < 0 || !m->layers[0].path) {
-                return;
+        const char *rel;
+        struct ovl_mount *m = ovl_mount_rel(base, &rel);
+        if (m && m->layers[0].path) {
+                ovl_detour_set(ovl_layer_fd(&m->layers[0]), m->layers[0].path, rel, dirfd);
         }
-        int root = ovl_layer_fd(&m->layers[0]);
-        ovl_detour_set(root, m->layers[0].path, base + off, dirfd);
 }
 
 int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc)
