@@ -100,6 +100,7 @@ class Executor:
         self.M = job["merged"]
         self.t0 = job.get("t0") or time.time_ns() - 2 * 10**9
         self.slots = {}
+        self.slot_names = {}  # slot -> the absolute name it was opened under, when known
         self.side = job.get("side", "shim")
         self.umap = {int(k): v for k, v in job.get("map_uid", {}).items()}
         self.gmap = {int(k): v for k, v in job.get("map_gid", {}).items()}
@@ -184,9 +185,51 @@ class Executor:
         self.close_slot(o["s"])
         fd = os.open(o["a"], fl, o.get("mode", 0o644), dir_fd=self.dfd(o.get("ad")))
         self.slots[o["s"]] = fd
+        self.slot_names[o["s"]] = self.abs_name(o["a"], o.get("ad"))
         return {"fst": self.fst(o["s"])}
 
+    def abs_name(self, path, slot):
+        """The absolute name a path had when an fd was opened through it (None when it was
+        relative to a dirfd, or the cwd was gone)."""
+        if path.startswith("/"):
+            return path
+        if slot is not None:
+            return None
+        try:
+            return os.path.join(os.getcwd(), path)
+        except OSError:
+            return None
+
+    def same_object(self, st, path, slot=None):
+        try:
+            other = os.stat(path, dir_fd=self.dfd(slot), follow_symlinks=False)
+        except (OSError, ValueError):
+            return False
+        return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
+
+    def identities(self, o):
+        """Identity facts some intentional rules need (N-INO: the numbers themselves are never
+        recorded), looked at before the op. fd_named: does the name the fd was opened under
+        still name the fd's own object (N-ORIGIN, N-FIFOFD)? same_ab: do a rename's two
+        names name one object (N-LINKMODE)?"""
+        rec = {}
+        if o["op"] in intentional.FD_CHANGES and o.get("s") in self.slots:
+            name = self.slot_names.get(o["s"])
+            try:
+                st = os.fstat(self.slots[o["s"]])
+                rec["fd_named"] = None if name is None else self.same_object(st, name)
+            except OSError:
+                pass
+        elif o["op"] == "rename":
+            try:
+                st = os.stat(o["a"], dir_fd=self.dfd(o.get("ad")), follow_symlinks=False)
+                rec["same_ab"] = self.same_object(st, o["b"], o.get("bd"))
+            except (OSError, ValueError):
+                pass
+        return rec
+
     def close_slot(self, s):
+        self.slot_names.pop(s, None)
         fd = self.slots.pop(s, None)
         if fd is not None:
             try:
@@ -197,6 +240,7 @@ class Executor:
     def op_close(self, o):
         fd = self.needfd(o["s"])
         del self.slots[o["s"]]
+        self.slot_names.pop(o["s"], None)
         os.close(fd)
 
     def op_read(self, o):
@@ -487,6 +531,7 @@ class Executor:
             rec["r"] = "skipped: leaves MERGED's parent"
             return rec
         fn = getattr(self, "op_" + o["op"])
+        rec.update(self.identities(o))
         signal.alarm(OP_TIMEOUT)
         try:
             extra = fn(o)

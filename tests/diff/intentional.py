@@ -36,7 +36,12 @@ records are compared (normalise_rec, normalise_dump, wh_refusal).
               shows and the shim's follows it, the op is forgiven and the states part
               (stale_link_mode); in dumps, such a data read is not compared (pair_dumps).
               The same split gives each name of a hard-linked fifo its own pipe: a
-              non-blocking writer on one name meets no reader opened on the other (ENXIO)
+              non-blocking writer on one name meets no reader opened on the other (ENXIO),
+              and a rename between its two names is ESTALE (rename_link_estale)
+  N-ORIGIN    no origin records: an fd on a lower file whose name holds a new upper file of
+              the same type takes it for its own copy-up (origin_unknown)
+  N-FIFOFD    a lower fifo is copied up when opened: a change through its fd after its name
+              is gone reaches the copy, where the kernel's copy-up fails (fifo_fd_copied)
   N-UNREAD    (user mode) copy-up of a lower object the user cannot read: the kernel copies
               with the mounter's capabilities inside its user namespace, the shim has only the
               user's rights; the generator gives lower objects owner read (files) and owner
@@ -166,7 +171,8 @@ def after_op(ex, o, rec):
 
 
 # ---------------------------------------------------------------- comparison
-INTERNAL_KEYS = {"i", "unsearchable", "wh_undone", "wh_link", "wh_undo_failed", "tree", "leak_notempty", "wh_inside", "rofifo_undone"}
+INTERNAL_KEYS = {"i", "unsearchable", "wh_undone", "wh_link", "wh_undo_failed", "tree", "leak_notempty", "wh_inside",
+                 "rofifo_undone", "fd_named", "same_ab"}
 
 
 def leak_divergence(krec, srec):
@@ -386,6 +392,47 @@ def stale_link_mode(o, krec, srec, mode, uid):
     g = _owner_grants(st, want, uid)
     return g is not None and ((kr == "E:EACCES" and sr == "ok" and g) or
                               (kr == "ok" and sr == "E:EACCES" and not g))
+
+
+def rename_link_estale(o, krec, srec, mode):
+    """N-LINKMODE: the kernel (user mode) refused with ESTALE a rename between two names of one
+    upper file, which it holds as two overlay inodes; rename(2) of a name onto another name of
+    the same file does nothing and succeeds, as the shim's did. Both names show the same after
+    the op on both sides, so nothing parts."""
+    if mode != "user" or o.get("op") != "rename" or krec.get("r") != "E:ESTALE" or srec.get("r") != "ok":
+        return False
+    st = srec.get("st_a")
+    return srec.get("same_ab") is True and isinstance(st, list) and st[0] != "d" and (st[5] or 0) >= 2 \
+        and krec.get("st_a") == st and krec.get("st_b") == srec.get("st_b")
+
+
+# ---------------------------------------------------------------- N-ORIGIN, N-FIFOFD
+FD_CHANGES = ("fchmod", "fchown", "futimens", "fsetxattr")
+
+
+def _fd_change_lost_name(o, krec, srec, errs):
+    """A change through an fd whose name (the one it was opened under) names another object
+    now, or nothing, on the kernel's side (fd_named is False there), which the kernel refused
+    with one of `errs` and the shim made."""
+    return o.get("op") in FD_CHANGES and krec.get("fd_named") is False and krec.get("r") in errs \
+        and srec.get("r") == "ok" and isinstance(srec.get("fst"), list)
+
+
+def origin_unknown(o, krec, srec):
+    """N-ORIGIN: the fd is on a lower regular file whose name now holds a new upper file of the
+    same type; the kernel's copy-up of the fd's inode meets it (EEXIST), the shim, keeping no
+    origin records, takes that file for the fd's own copy-up by another process and changes
+    it. The two states part here (the shim changed a file the kernel did not)."""
+    return _fd_change_lost_name(o, krec, srec, ("E:EEXIST",)) and srec["fst"][0] == "f"
+
+
+def fifo_fd_copied(o, krec, srec):
+    """N-FIFOFD: the fd is on a fifo opened through the overlay, whose name is gone or taken
+    since. The shim copied the fifo up when it was opened (README "Fifos"), so its fd is on the
+    upper copy, which the change reaches; the kernel's fd is on the lower fifo, whose copy-up
+    at the change finds no name or directory to go to (EIO, ENOENT, EEXIST). The states part
+    here (the fd's own attributes differ from now on)."""
+    return _fd_change_lost_name(o, krec, srec, ("E:EIO", "E:ENOENT", "E:EEXIST")) and srec["fst"][0] == "p"
 
 
 def pair_dumps(a, b, mode, markers=(), uid=None):

@@ -4,9 +4,11 @@
 # user, user.* markers, the kernel overlay mounted by that user in `unshare -Urm`, the shim run
 # by that user). One PASS/FAIL line per seed; a FAIL carries the first difference and a one-line
 # command that reproduces it (tests/diff/difftest.py --mode M --seed S --ops N, from the repo).
-# The set: OVL_DIFF_ROOT_SEEDS (default 1-50 and 1034, a climb from a removed cwd once handed
-# raw to the kernel), OVL_DIFF_USER_SEEDS (default 1-25, and 190, 211 and 1729: walks from a
-# dirfd, the cwd and an fd below a directory the user may not search), OVL_DIFF_OPS
+# The set: OVL_DIFF_ROOT_SEEDS (default 1-50, 615 (N-FIFOFD) and 1034, a climb from a removed
+# cwd once handed raw to the kernel), OVL_DIFF_USER_SEEDS (default 1-25, 80 (N-ORIGIN), 1546
+# (N-LINKMODE's ESTALE), and 190, 211 and 1729: walks from a dirfd, the cwd and an fd below a
+# directory the user may not search): the three named rules of tests/diff/INTENTIONAL.md each
+# keep a seed that needs them, so a rule that stops matching fails here. OVL_DIFF_OPS
 # (default 200). Failing seeds are not shrunk here (OVL_DIFF_SHRINK, default 0); run
 # tests/diff/run.sh or difftest.py --seeds S --shrink 1 for a minimal reproduction.
 source "$(dirname "$0")/../lib/lib.sh"
@@ -96,6 +98,6 @@ judge() {
 	fi
 }
 
-run root "${OVL_DIFF_ROOT_SEEDS:-1-50,1034}"
-run user "${OVL_DIFF_USER_SEEDS:-1-25,190,211,1729}"
+run root "${OVL_DIFF_ROOT_SEEDS:-1-50,615,1034}"
+run user "${OVL_DIFF_USER_SEEDS:-1-25,80,190,211,1546,1729}"
 ovl_summary
