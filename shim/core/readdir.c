@@ -186,9 +186,10 @@ static int apply_wh(struct merge *mg)
 }
 
 /* This layer's directory `rel`, open for reading. A directory the program
- * holds open stays readable to it after a chmod (the kernel reads the layers
- * of an open directory with the mounter's rights): an EACCES is met with the
- * held fd itself when it is this very directory (read from offset 0, its
+ * holds open stays readable to it after a chmod of it or of a directory above
+ * (the kernel reads the layers of an open directory with the mounter's
+ * rights): an EACCES is met with the held fd itself when it is this very
+ * directory (read from offset 0, its
  * position saved in *held_pos), else, for the user's own upper directory,
  * with read+search lent until the layer is read. */
 static int layer_dir(struct merge *mg, const char *rel, off_t *held_pos)
@@ -197,8 +198,15 @@ static int layer_dir(struct merge *mg, const char *rel, off_t *held_pos)
         if (dfd != -EACCES || mg->held < 0) {
                 return dfd;
         }
+        /* the walk found this layer's directory (loc->st) even where a directory
+         * above has lost its search bit since (namei.c probe_upper), which a
+         * path from the layer root no longer reaches */
         struct stat h, d;
-        if (ovl_sys_fstat(mg->held, &h) == 0 && ovl_sys_lstatat(mg->fd, rel, &d) == 0 &&
+        bool found = mg->loc->stack[mg->k] == mg->loc->layer;
+        if (found) {
+                d = mg->loc->st;
+        }
+        if (ovl_sys_fstat(mg->held, &h) == 0 && (found || ovl_sys_lstatat(mg->fd, rel, &d) == 0) &&
             h.st_dev == d.st_dev && h.st_ino == d.st_ino) {
                 off_t pos = ovl_sys_lseek(mg->held, 0, SEEK_CUR);
                 if (pos >= 0 && ovl_sys_lseek(mg->held, 0, SEEK_SET) == 0) {
