@@ -8,6 +8,7 @@
 #include "lcache.h"
 #include "markers.h"
 #include "sys.h"
+#include "write.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +23,7 @@ struct walk {
         bool must_dir;       /* a trailing slash: the end must be a dir */
         int free;            /* components of the base still to walk: the kernel holds them */
         bool held;           /* this step is one of them (or a replay after "..") */
+        bool lent;           /* ... and the upper answered it with search lent */
         const char *base;    /* the base, relative to MERGED; NULL for an absolute path */
         char todo[PATH_MAX]; /* what is left to walk */
         char tmp[PATH_MAX];  /* scratch for symlink targets */
@@ -81,6 +83,30 @@ struct child {
         ino_t id_ino;
 };
 
+/* Is the upper directory `rp` opaque? On a step the kernel does not walk
+ * (w->held) the caller may have lost the search bit of a directory above it
+ * (probe_upper lent it) or the read and search bits of `rp` itself since it
+ * opened it; the kernel reads the markers with the mounter's rights: the
+ * owner's bits are lent for the look, as for the probe. */
+static int upper_opaque(struct walk *w, const char *rp, const struct stat *st)
+{
+        int fd = ovl_layer_fd(&w->loc->m->layers[0]);
+        bool own = st->st_uid == ovl_sys_geteuid();
+        if (fd < 0 || !rp[0] || !w->held || !(w->lent || (own && (st->st_mode & 0500) != 0500))) {
+                return ovl_marker_opaque(fd, rp);
+        }
+        struct ovl_detour_lend l;
+        struct ovl_lend r = {.lent = false};
+        ovl_lend_search(fd, rp, strlen(rp), &l);
+        if (own) {
+                ovl_lend(fd, rp, 0400, &r);
+        }
+        int o = ovl_marker_opaque(fd, rp);
+        ovl_unlend(&r);
+        ovl_detour_end(&l);
+        return o;
+}
+
 /* Add layer i to the child's stack; false when the merge ends there. */
 static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat *st, const char *rp)
 {
@@ -94,7 +120,7 @@ static bool stack_dir(struct walk *w, struct child *c, int i, const struct stat 
         if (i > 0) {
                 return ovl_lcache_opaque(m, i, rp) == 0;
         }
-        return ovl_marker_opaque(ovl_layer_fd(&m->layers[i]), rp) == 0;
+        return upper_opaque(w, rp, st) == 0;
 }
 
 /* The upper's answer for `rp` on a step the kernel does not walk (w->held):
@@ -104,6 +130,7 @@ static int probe_upper(struct walk *w, const char *rp, struct stat *st)
         struct ovl_mount *m = w->loc->m;
         int p = ovl_marker_probe(&m->layers[0], rp, st);
         int fd = ovl_layer_fd(&m->layers[0]);
+        w->lent = false;
         if (p != -EACCES || !w->held || fd < 0) {
                 return p;
         }
@@ -111,6 +138,7 @@ static int probe_upper(struct walk *w, const char *rp, struct stat *st)
         struct ovl_detour_lend l;
         if (ovl_lend_search(fd, w->loc->rel, strlen(w->loc->rel), &l)) {
                 p = ovl_marker_probe(&m->layers[0], rp, st);
+                w->lent = true;
         }
         ovl_detour_end(&l);
         return p;

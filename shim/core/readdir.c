@@ -35,9 +35,11 @@ struct merge {
         const struct ovl_loc *loc;
         int k; /* layer being read, as an index in loc->stack */
         long seq;
-        int fd;               /* root fd of that layer */
-        char **wh;            /* `.wh.X` targets seen in this layer */
-        struct ovl_lend lend; /* search permission lent to an upper dir */
+        int fd;                       /* root fd of that layer */
+        char **wh;                    /* `.wh.X` targets seen in this layer */
+        struct ovl_lend lend;         /* search permission lent to an upper dir */
+        struct ovl_detour_lend above; /* ... and to those above it, if `lent_above` */
+        bool lent_above;
         size_t nwh, capwh;
         int held; /* the program's fd on the directory, or -1 */
 };
@@ -81,12 +83,14 @@ static int first_sight(struct merge *mg, const struct dirent64 *d, size_t len)
                 int r = child_path(mg->loc, d->d_name, rp);
                 r = r < 0 ? r : ovl_sys_lstatat(mg->fd, rp, &st);
                 /* a caller with read but no search permission on an upper dir of
-                 * its own still gets the markers hidden, as the kernel reads
-                 * the upper with the mounter's rights */
-                if (r == -EACCES && mg->loc->stack[mg->k] == 0 && !mg->lend.lent &&
-                    ovl_lend(mg->fd, ovl_layer_relpath(mg->loc->m, 0, mg->loc->rel), 0100,
-                             &mg->lend)) {
-                        r = ovl_sys_lstatat(mg->fd, rp, &st);
+                 * its own, or on one above it (a held fd), still gets the markers
+                 * hidden, as the kernel reads the upper with the mounter's rights */
+                if (r == -EACCES && mg->loc->stack[mg->k] == 0 && !mg->lent_above) {
+                        const char *rel = ovl_layer_relpath(mg->loc->m, 0, mg->loc->rel);
+                        mg->lent_above = true;
+                        if (ovl_lend_search(mg->fd, rel, strlen(rel), &mg->above)) {
+                                r = ovl_sys_lstatat(mg->fd, rp, &st);
+                        }
                 }
                 if (r == 0) {
                         wh = ovl_marker_is_whiteout(mg->fd, rp, &st);
@@ -186,9 +190,10 @@ static int apply_wh(struct merge *mg)
 }
 
 /* This layer's directory `rel`, open for reading. A directory the program
- * holds open stays readable to it after a chmod (the kernel reads the layers
- * of an open directory with the mounter's rights): an EACCES is met with the
- * held fd itself when it is this very directory (read from offset 0, its
+ * holds open stays readable to it after a chmod of it or of a directory above
+ * (the kernel reads the layers of an open directory with the mounter's
+ * rights): an EACCES is met with the held fd itself when it is this very
+ * directory (read from offset 0, its
  * position saved in *held_pos), else, for the user's own upper directory,
  * with read+search lent until the layer is read. */
 static int layer_dir(struct merge *mg, const char *rel, off_t *held_pos)
@@ -197,8 +202,15 @@ static int layer_dir(struct merge *mg, const char *rel, off_t *held_pos)
         if (dfd != -EACCES || mg->held < 0) {
                 return dfd;
         }
+        /* the walk found this layer's directory (loc->st) even where a directory
+         * above has lost its search bit since (namei.c probe_upper), which a
+         * path from the layer root no longer reaches */
         struct stat h, d;
-        if (ovl_sys_fstat(mg->held, &h) == 0 && ovl_sys_lstatat(mg->fd, rel, &d) == 0 &&
+        bool found = mg->loc->stack[mg->k] == mg->loc->layer;
+        if (found) {
+                d = mg->loc->st;
+        }
+        if (ovl_sys_fstat(mg->held, &h) == 0 && (found || ovl_sys_lstatat(mg->fd, rel, &d) == 0) &&
             h.st_dev == d.st_dev && h.st_ino == d.st_ino) {
                 off_t pos = ovl_sys_lseek(mg->held, 0, SEEK_CUR);
                 if (pos >= 0 && ovl_sys_lseek(mg->held, 0, SEEK_SET) == 0) {
@@ -213,6 +225,16 @@ static int layer_dir(struct merge *mg, const char *rel, off_t *held_pos)
         return dfd;
 }
 
+/* Give back what the read of a layer was lent (layer_dir, first_sight). */
+static void unlend_all(struct merge *mg)
+{
+        ovl_unlend(&mg->lend); /* by path: while the directories above are still lent */
+        if (mg->lent_above) {
+                ovl_detour_end(&mg->above);
+                mg->lent_above = false;
+        }
+}
+
 static int read_layer(struct merge *mg, bool bottom)
 {
         struct ovl_layer *l = &mg->loc->m->layers[mg->loc->stack[mg->k]];
@@ -224,7 +246,7 @@ static int read_layer(struct merge *mg, bool bottom)
         int dfd = layer_dir(mg, ovl_layer_relpath(mg->loc->m, mg->loc->stack[mg->k], mg->loc->rel),
                             &held_pos);
         if (dfd < 0) {
-                ovl_unlend(&mg->lend);
+                unlend_all(mg);
                 return dfd;
         }
         char *buf = malloc(32768);
@@ -246,7 +268,7 @@ static int read_layer(struct merge *mg, bool bottom)
         } else {
                 ovl_sys_close(dfd);
         }
-        ovl_unlend(&mg->lend);
+        unlend_all(mg);
         return r ? r : apply_wh(mg);
 }
 

@@ -52,6 +52,11 @@ ovl_fixture_cred() {
 		mkdir -p "$L1/sb/mid/lo2"
 		ovl__w "$L1" sb/mid/lo2/g "sb g"
 		ovl__w "$L1" sb/mid/lo2/h "sb h"
+		# a tree to hold directories open in while they and the one above lose their bits
+		mkdir -p "$L1/hb/sub/od"
+		ovl__w "$L1" hb/sub/lf "hb lf"
+		ovl__w "$L1" hb/sub/wf "hb wf"
+		ovl__w "$L1" hb/sub/od/x "hb od x"
 		# a setgid dir in the upper with names whited out in it (created over them
 		# through the work dir)
 		mkdir -p "$L1/sg" "$U/sg"
@@ -206,6 +211,22 @@ t(\"down again\", lambda: mode(\"../up\"))
 t(\"up only\", lambda: mode(\"..\"))
 t(\"fchdir\", lambda: (os.fchdir(lo), os.getcwd().endswith(\"sb/mid/lo2\"), mode(\"g\")))
 os.chmod(\"..\", 0o755); os.chmod(\"../..\", 0o755)
+"'
+	# N-SEARCH: a directory held open is listed below one that lost its search bit, and after
+	# it lost its own read and search bits too (the kernel reads the layers of an open
+	# directory with the mounter's rights): the held upper directory is read through the fd,
+	# a whiteout in it still hides its name, an opaque one still hides the lower below
+	ovl_check held_below_nosearch 'cd "$M" && setfattr -n user.a -v 1 hb/sub && rm hb/sub/wf &&
+		rm -r hb/sub/od && mkdir hb/sub/od && touch hb/sub/od/new && python3 -c "
+import errno, os
+def ls(fd):
+    try: return sorted(os.listdir(fd))
+    except OSError as e: return errno.errorcode[e.errno]
+s = os.open(\"hb/sub\", os.O_RDONLY); o = os.open(\"hb/sub/od\", os.O_RDONLY)
+os.chmod(\"hb\", 0o600)
+for m in (0o755, 0o644, 0o300, 0):
+    os.fchmod(o, m); os.fchmod(s, m); print(oct(m), ls(s), ls(o))
+os.fchmod(s, 0o755); os.fchmod(o, 0o755); os.chmod(\"hb\", 0o755)
 "'
 	# times set by the run itself read NEW
 	ovl_check tree --filter 'sed -E "s/ 1[7-9][0-9]{8} / NEW /"' 'ls -laR --time-style=+%s "$M" | grep -v "^total"'
