@@ -15,6 +15,21 @@ int ovl_loc_fd(struct ovl_loc *loc)
         return ovl_layer_fd(&loc->m->layers[loc->layer]);
 }
 
+static bool has_record(const struct ovl_loc *loc)
+{
+        return loc->dead && loc->real[0] == '/';
+}
+
+int ovl_loc_attr_fd(struct ovl_loc *loc)
+{
+        return has_record(loc) ? AT_FDCWD : ovl_loc_fd(loc);
+}
+
+const char *ovl_loc_attr_rel(const struct ovl_loc *loc)
+{
+        return has_record(loc) ? loc->real : ovl_loc_relpath(loc);
+}
+
 static bool wants_write(int flags)
 {
         if (flags & O_PATH) {
