@@ -403,7 +403,9 @@ int ovl_clean_tree(int dirfd, const char *name)
                          ovl_sys_fchmodat(dirfd, name, 0700) == 0;
         int fd = ovl_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
         if (fd < 0) {
-                return ovl_sys_unlinkat(dirfd, name, 0);
+                /* not a directory, or one we may not open: empty (a record), it goes too */
+                int r = ovl_sys_unlinkat(dirfd, name, 0);
+                return r == -EISDIR ? ovl_sys_unlinkat(dirfd, name, AT_REMOVEDIR) : r;
         }
         while (clean_pass(fd) > 0) {
         }
