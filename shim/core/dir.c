@@ -685,6 +685,9 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         int lpb = lower_positive(cfg, m, b->rel);
         int r = lpa < 0 ? lpa : (lpb < 0 ? lpb : 0);
         if (r == 0 && !(flags & RENAME_EXCHANGE)) {
+                if (b->layer >= 0 && S_ISDIR(b->st.st_mode)) {
+                        record_removal(m, b); /* replaced: it goes as by rmdir */
+                }
                 r = clear_target(b, dir);
         }
         if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {
