@@ -196,5 +196,12 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
                         return r;
                 }
         }
+        if (has_record(loc) && !(flags & O_PATH) && (flags & O_ACCMODE) == O_RDONLY) {
+                /* may_open asks the removed copy's mode (the record's), not the lower's */
+                int r = ovl_sys_faccessat(AT_FDCWD, loc->real, R_OK, AT_EACCESS);
+                if (r < 0) {
+                        return r;
+                }
+        }
         return open_real(loc, flags & ~(O_CREAT | O_EXCL), mode);
 }

@@ -442,6 +442,8 @@ t("dotdot-chmod", lambda: os.chmod("..", 0o701)); t("fstat3", lambda: oct(os.fst
 t("dotdot-setx", lambda: os.setxattr("..", "user.p", b"3")); t("flist4", lambda: ux(os.listxattr(fd)))
 t("dotdot-get", lambda: os.getxattr("..", "user.h").decode())
 t("up2-stat", lambda: oct(os.stat("../..").st_mode))
+t("dotdot-chmod0", lambda: os.chmod("..", 0)); t("dotdot-access", lambda: os.access("..", os.R_OK | os.W_OK | os.X_OK))
+t("dotdot-open", lambda: os.close(os.open("..", os.O_RDONLY | os.O_DIRECTORY))); t("dotdot-wr", lambda: os.open("..", os.O_WRONLY))
 os.chdir(M); print(sorted(os.listdir("l3only")))
 os.chdir("nest/deep")
 subprocess.run(["sh", "-c", "chmod 700 \"$0/nest/deep\" && setfattr -n user.c -v 4 \"$0/nest/deep\" && rm -rf \"$0/nest/deep\"", M])
