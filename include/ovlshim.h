@@ -104,7 +104,9 @@ struct ovl_loc {
          * preload's dead-directory climb): it shows its top lower, lists
          * nothing, and a change to it reaches no layer */
         bool dead;
-        /* outside: the absolute real path to hand to the kernel */
+        /* outside: the absolute real path to hand to the kernel; a dead one
+         * (above) whose removed upper copy WORK keeps as a record: the record's
+         * absolute path (ovl_dead_record_attach), else "" */
         char real[PATH_MAX];
 };
 
@@ -190,6 +192,34 @@ int ovl_dir_empty(const struct ovl_loc *loc);
 int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode);
 /* The root fd of the layer holding `loc` (retrying once if it was lost). */
 int ovl_loc_fd(struct ovl_loc *loc);
+/* Where loc's attributes (mode, owner, times, xattrs) are read and changed:
+ * the record of a dead loc that has one (AT_FDCWD and its absolute path),
+ * else loc's layer (ovl_loc_fd, ovl_loc_relpath). */
+int ovl_loc_attr_fd(struct ovl_loc *loc);
+const char *ovl_loc_attr_rel(const struct ovl_loc *loc);
+
+/* --- work.c: records of removed directories -------------------------------- */
+
+/* The kernel's overlay inode of a directory is shared by every process: one
+ * that holds the lower directory (an fd, its cwd) while another removes the
+ * merged one after copying it up still sees (and changes) the removed upper
+ * copy. So rmdir of a merged directory with both an upper copy and a lower
+ * one leaves in WORK/work an empty directory with the copy's mode, owner,
+ * times and xattrs (the overlay's own markers aside), named by the merged
+ * directory's identity (its topmost lower directory, DESIGN.md "Identity"):
+ * a leftover of WORK, removed by ovl_work_clean like any other. */
+#define OVL_DEAD_PREFIX "#ovlshim-dead-"
+/* The record's name in WORK/work for the identity (dev, ino). */
+int ovl_dead_record_name(dev_t dev, ino_t ino, char *out, size_t cap);
+/* Its absolute path (-ENOENT without a workdir). */
+int ovl_dead_record_path(const struct ovl_mount *m, dev_t dev, ino_t ino, char *out, size_t cap);
+/* lstat of the record; -ENOENT when there is none. */
+int ovl_dead_record_stat(const struct ovl_mount *m, dev_t dev, ino_t ino, struct stat *st);
+/* The record's mode, owner and times on st (identity and the rest kept). */
+void ovl_dead_record_apply(const struct stat *rec, struct stat *st);
+/* A dead loc (ovl_loc.dead) whose identity has a record: its path in
+ * loc->real and its attributes on loc->st; false (loc untouched) if none. */
+bool ovl_dead_record_attach(struct ovl_loc *loc);
 
 /* --- copy_up.c, dir.c, inode.c: the write path ----------------------------- */
 

@@ -145,6 +145,13 @@ static int copy_attrs(const struct stat *st, int dfd, const char *drel)
         return r;
 }
 
+int ovl_copy_meta(int sfd, const char *srel, const struct stat *st, int dfd, const char *drel)
+{
+        int r = copy_owner(st, dfd, drel);
+        r = r < 0 ? r : copy_xattrs(sfd, srel, dfd, drel);
+        return r < 0 ? r : copy_attrs(st, dfd, drel);
+}
+
 /* --- one object ------------------------------------------------------------------ */
 
 static int open_lower(int lfd, const char *rel)

@@ -403,7 +403,9 @@ int ovl_clean_tree(int dirfd, const char *name)
                          ovl_sys_fchmodat(dirfd, name, 0700) == 0;
         int fd = ovl_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
         if (fd < 0) {
-                return ovl_sys_unlinkat(dirfd, name, 0);
+                /* not a directory, or one we may not open: empty (a record), it goes too */
+                int r = ovl_sys_unlinkat(dirfd, name, 0);
+                return r == -EISDIR ? ovl_sys_unlinkat(dirfd, name, AT_REMOVEDIR) : r;
         }
         while (clean_pass(fd) > 0) {
         }
@@ -455,6 +457,52 @@ static void mark_gone(struct ovl_mount *m, int wfd, const char *tmp, const char 
         }
 }
 
+/* The merged directory loc (a lower one under an upper copy) is about to go:
+ * keep the copy's attributes as its record (ovlshim.h), replacing an older
+ * one. Best effort: without it a holder of the lower sees the lower's. */
+static void keep_record(struct ovl_mount *m, const struct ovl_loc *loc)
+{
+        char tmp[64], name[64];
+        struct stat st;
+        int wfd = ovl_layer_fd(&m->work), ufd = upper_fd(m);
+        if (wfd < 0 || ovl_dead_record_name(loc->id_dev, loc->id_ino, name, sizeof(name)) < 0 ||
+            ovl_sys_lstatat(ufd, loc->rel, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                return;
+        }
+        ovl_tmpname(tmp, sizeof(tmp));
+        if (ovl_sys_mkdirat(wfd, tmp, 0700) < 0) {
+                return;
+        }
+        if (ovl_copy_meta(ufd, loc->rel, &st, wfd, tmp) < 0 ||
+            ovl_sys_renameat2(wfd, tmp, wfd, name, 0) < 0) {
+                ovl_clean_tree(wfd, tmp);
+        }
+}
+
+static void drop_record(struct ovl_mount *m, const struct ovl_loc *loc)
+{
+        char name[64];
+        if (ovl_dead_record_name(loc->id_dev, loc->id_ino, name, sizeof(name)) == 0) {
+                ovl_sys_unlinkat(ovl_layer_fd(&m->work), name, AT_REMOVEDIR);
+        }
+}
+
+/* Before the merged directory loc goes: a record of its upper copy when it
+ * has one and a lower (the lower outlives it; true), else none, not even a
+ * stale one of its identity (WORK kept from a run whose upper was reset). */
+static bool record_removal(struct ovl_mount *m, const struct ovl_loc *loc)
+{
+        if (loc->top_lower <= 0) {
+                return false;
+        }
+        if (loc->nstack > 0 && loc->stack[0] == 0) {
+                keep_record(m, loc);
+                return true;
+        }
+        drop_record(m, loc);
+        return false;
+}
+
 /* Take the upper directory at rel out of the way, markers and all. */
 static int remove_upper_dir(struct ovl_mount *m, const char *rel)
 {
@@ -470,6 +518,31 @@ static int remove_upper_dir(struct ovl_mount *m, const char *rel)
                 mark_gone(m, wfd, tmp, rel);
         }
         return r < 0 ? r : ovl_clean_tree(wfd, tmp);
+}
+
+/* The checked removal of the merged directory loc; lp: a lower holds its name. */
+static int remove_dir(struct ovl_mount *m, const struct ovl_loc *loc, int lp)
+{
+        bool in_upper = loc->stack[0] == 0;
+        if (!lp) {
+                return remove_upper_dir(m, loc->rel);
+        }
+        if (!in_upper || ovl_wh_format(m) == OVL_WH_OCI) {
+                int r = whiteout_at(m, loc->rel, false); /* marker first, as in unlink */
+                return r == 0 && in_upper ? remove_upper_dir(m, loc->rel) : r;
+        }
+        /* rule 46: one step from the directory to a single whiteout */
+        char tmp[64];
+        int r = ovl_make_whiteout_tmp(m, tmp, sizeof(tmp));
+        int wfd = ovl_layer_fd(&m->work);
+        if (r == 0) {
+                r = ovl_rename_lent(wfd, tmp, upper_fd(m), loc->rel, RENAME_EXCHANGE);
+        }
+        if (r == 0) {
+                mark_gone(m, wfd, tmp, loc->rel);
+                ovl_clean_tree(wfd, tmp);
+        }
+        return r;
 }
 
 int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
@@ -492,25 +565,11 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
         if (lp < 0) {
                 return lp;
         }
-        struct ovl_mount *m = loc->m;
-        bool in_upper = loc->stack[0] == 0;
-        if (!lp) {
-                return remove_upper_dir(m, loc->rel);
-        }
-        if (!in_upper || ovl_wh_format(m) == OVL_WH_OCI) {
-                r = whiteout_at(m, loc->rel, false); /* marker first, as in unlink */
-                return r == 0 && in_upper ? remove_upper_dir(m, loc->rel) : r;
-        }
-        /* rule 46: one step from the directory to a single whiteout */
-        char tmp[64];
-        r = ovl_make_whiteout_tmp(m, tmp, sizeof(tmp));
-        int wfd = ovl_layer_fd(&m->work);
-        if (r == 0) {
-                r = ovl_rename_lent(wfd, tmp, upper_fd(m), loc->rel, RENAME_EXCHANGE);
-        }
-        if (r == 0) {
-                mark_gone(m, wfd, tmp, loc->rel);
-                ovl_clean_tree(wfd, tmp);
+        /* the record first, while the upper copy is there; a failed removal drops it */
+        bool kept = record_removal(loc->m, loc);
+        r = remove_dir(loc->m, loc, lp);
+        if (r < 0 && kept) {
+                drop_record(loc->m, loc);
         }
         return r;
 }
@@ -626,6 +685,9 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         int lpb = lower_positive(cfg, m, b->rel);
         int r = lpa < 0 ? lpa : (lpb < 0 ? lpb : 0);
         if (r == 0 && !(flags & RENAME_EXCHANGE)) {
+                if (b->layer >= 0 && S_ISDIR(b->st.st_mode)) {
+                        record_removal(m, b); /* replaced: it goes as by rmdir */
+                }
                 r = clear_target(b, dir);
         }
         if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {

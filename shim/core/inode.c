@@ -16,14 +16,28 @@ static int owner_or_root(const struct ovl_loc *loc)
         return e == 0 || e == loc->st.st_uid ? 0 : -EPERM;
 }
 
-static int ufd_of(struct ovl_loc *loc)
+/* A dead loc with a record (ovl_dead_record_attach): the change goes to the
+ * record, which stands for the removed upper copy the kernel would change. */
+static bool to_record(const struct ovl_loc *loc)
 {
-        return ovl_layer_fd(&loc->m->layers[0]);
+        return loc->dead && loc->real[0] == '/';
 }
 
+static int ufd_of(struct ovl_loc *loc)
+{
+        return to_record(loc) ? AT_FDCWD : ovl_layer_fd(&loc->m->layers[0]);
+}
+
+/* The object's path from ufd_of, or from lfd_of before a copy-up. */
 static const char *relp(const struct ovl_loc *loc)
 {
-        return ovl_loc_relpath(loc);
+        return ovl_loc_attr_rel(loc);
+}
+
+/* The layer the object is in now, for checks before a copy-up. */
+static int lfd_of(const struct ovl_loc *loc)
+{
+        return to_record(loc) ? AT_FDCWD : ovl_layer_fd(&loc->m->layers[loc->layer]);
 }
 
 /* The order of the kernel's answers: no such object, read-only, then the
@@ -41,7 +55,10 @@ static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int chec
         if (check < 0) {
                 return check;
         }
-        return loc->dead ? 1 : ovl_copy_up(cfg, loc, data);
+        if (loc->dead) {
+                return to_record(loc) ? 0 : 1;
+        }
+        return ovl_copy_up(cfg, loc, data);
 }
 
 /* After copy_up_checked gave r != 0: its error, or success with nothing done. */
@@ -121,7 +138,7 @@ static int xattr_check(const struct ovl_loc *loc, const char *name, const void *
         if (S_ISDIR(m) && (m & S_ISVTX) && e != 0 && e != loc->st.st_uid) {
                 return -EPERM;
         }
-        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int fd = lfd_of(loc);
         int r = ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS);
         return r == -EROFS && loc->layer > 0 ? 0 : r;
 }
@@ -168,7 +185,7 @@ static int utimens_check(const struct ovl_loc *loc, const struct timespec *ts)
         if (!now) {
                 return -EPERM;
         }
-        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int fd = lfd_of(loc);
         return ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS) == 0 ? 0 : -EACCES;
 }
 
@@ -193,7 +210,7 @@ int ovl_utimens(struct ovl_config *cfg, struct ovl_loc *loc, const struct timesp
 
 static int write_check(const struct ovl_loc *loc)
 {
-        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int fd = lfd_of(loc);
         int r = ovl_sys_faccessat(fd, relp(loc), W_OK, AT_EACCESS);
         return r == -EROFS && loc->layer > 0 ? 0 : r;
 }
@@ -273,7 +290,7 @@ int ovl_removexattr(struct ovl_config *cfg, struct ovl_loc *loc, const char *nam
                 r = xattr_check(loc, name, NULL, 0);
         }
         if (r == 0 && loc->layer > 0) { /* a missing xattr copies nothing (rule 35) */
-                int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+                int fd = lfd_of(loc);
                 ssize_t n = ovl_sys_getxattrat(fd, relp(loc), dn, NULL, 0);
                 r = n < 0 ? (int)n : 0;
         }
@@ -290,7 +307,7 @@ int ovl_open_write(struct ovl_config *cfg, struct ovl_loc *loc, int flags)
         if (flags & O_TRUNC) {
                 mode |= W_OK; /* build_open_flags: even O_RDONLY|O_TRUNC needs MAY_WRITE */
         }
-        int fd = ovl_layer_fd(&loc->m->layers[loc->layer]);
+        int fd = lfd_of(loc);
         int r = ovl_sys_faccessat(fd, relp(loc), mode, AT_EACCESS);
         if (r == -EROFS) {
                 r = 0;

@@ -15,6 +15,21 @@ int ovl_loc_fd(struct ovl_loc *loc)
         return ovl_layer_fd(&loc->m->layers[loc->layer]);
 }
 
+static bool has_record(const struct ovl_loc *loc)
+{
+        return loc->dead && loc->real[0] == '/';
+}
+
+int ovl_loc_attr_fd(struct ovl_loc *loc)
+{
+        return has_record(loc) ? AT_FDCWD : ovl_loc_fd(loc);
+}
+
+const char *ovl_loc_attr_rel(const struct ovl_loc *loc)
+{
+        return has_record(loc) ? loc->real : ovl_loc_relpath(loc);
+}
+
 static bool wants_write(int flags)
 {
         if (flags & O_PATH) {
@@ -177,6 +192,13 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
         }
         if (wants_write(flags) && S_ISREG(loc->st.st_mode)) {
                 int r = ro ? -EROFS : (loc->layer > 0 ? ovl_open_write(cfg, loc, flags) : 0);
+                if (r < 0) {
+                        return r;
+                }
+        }
+        if (has_record(loc) && !(flags & O_PATH) && (flags & O_ACCMODE) == O_RDONLY) {
+                /* may_open asks the removed copy's mode (the record's), not the lower's */
+                int r = ovl_sys_faccessat(AT_FDCWD, loc->real, R_OK, AT_EACCESS);
                 if (r < 0) {
                         return r;
                 }

@@ -358,3 +358,54 @@ int ovl_work_clean(struct ovl_mount *m)
         ovl_sys_close(lock); /* closing releases the lock */
         return n;
 }
+
+/* --- records of removed directories (ovlshim.h) ------------------------------------ */
+
+int ovl_dead_record_name(dev_t dev, ino_t ino, char *out, size_t cap)
+{
+        int n = snprintf(out, cap, OVL_DEAD_PREFIX "%llu-%llu", (unsigned long long)dev,
+                         (unsigned long long)ino);
+        return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* By path, not by the WORK/work fd: a process that only reads never set up
+ * WORK (ovl_write_begin) and must not take its lock. */
+int ovl_dead_record_path(const struct ovl_mount *m, dev_t dev, ino_t ino, char *out, size_t cap)
+{
+        char name[64];
+        if (!m->workdir || ovl_dead_record_name(dev, ino, name, sizeof(name)) < 0) {
+                return -ENOENT;
+        }
+        int n = snprintf(out, cap, "%s/work/%s", m->workdir, name);
+        return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int ovl_dead_record_stat(const struct ovl_mount *m, dev_t dev, ino_t ino, struct stat *st)
+{
+        char p[PATH_MAX];
+        int r = ovl_dead_record_path(m, dev, ino, p, sizeof(p));
+        r = r < 0 ? r : ovl_sys_lstatat(AT_FDCWD, p, st);
+        return r == 0 && !S_ISDIR(st->st_mode) ? -ENOENT : r;
+}
+
+void ovl_dead_record_apply(const struct stat *rec, struct stat *st)
+{
+        st->st_mode = rec->st_mode;
+        st->st_uid = rec->st_uid;
+        st->st_gid = rec->st_gid;
+        st->st_atim = rec->st_atim;
+        st->st_mtim = rec->st_mtim;
+        st->st_ctim = rec->st_ctim;
+}
+
+bool ovl_dead_record_attach(struct ovl_loc *loc)
+{
+        struct stat rec;
+        if (!loc->dead || ovl_dead_record_stat(loc->m, loc->id_dev, loc->id_ino, &rec) < 0 ||
+            ovl_dead_record_path(loc->m, loc->id_dev, loc->id_ino, loc->real, sizeof(loc->real)) <
+                0) {
+                return false;
+        }
+        ovl_dead_record_apply(&rec, &loc->st);
+        return true;
+}

@@ -44,6 +44,9 @@ void ovl_unlend(struct ovl_lend *l);
 /* renameat2 that, refused with EACCES, lends w+x to both parents and to a
  * directory that changes parent, and tries once more. */
 int ovl_rename_lent(int od, const char *o, int nd, const char *n, unsigned flags);
+/* Owner, xattrs (the overlay's own aside), mode and times of the object
+ * (sfd, srel), whose lstat is st, onto (dfd, drel), as a copy-up sets them. */
+int ovl_copy_meta(int sfd, const char *srel, const struct stat *st, int dfd, const char *drel);
 /* Remove a tree in WORK (an old upper dir holding only markers) under dirfd. */
 int ovl_clean_tree(int dirfd, const char *name);
 /* The parent part of a merged-relative path ("" for a top-level name). */

@@ -569,9 +569,31 @@ static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, cons
                                            ovl_layer_relpath(m, i, rel), dn, NULL, 0) >= 0;
 }
 
-/* The record of the removed directory whose topmost lower one is `st`, copied into *out. */
+/* The record (ovlshim.h) of the removed merged directory whose topmost lower
+ * directory is `id`, in any overlay: its lstat in *rec, its overlay. Another
+ * process may have made it. */
+static struct ovl_mount *record_find(const struct stat *id, struct stat *rec)
+{
+        struct ovl_config *cfg = ovl_active();
+        for (int i = 0; cfg && i < cfg->nmounts; i++) {
+                if (ovl_dead_record_stat(&cfg->mounts[i], id->st_dev, id->st_ino, rec) == 0) {
+                        return &cfg->mounts[i];
+                }
+        }
+        return NULL;
+}
+
+/* The removed directory whose topmost lower one is `st`, copied into *out:
+ * from its record on disk (which later changes reach), else from this
+ * process's own memory of it. */
 static bool removed_find(const struct stat *st, struct removed_dir *out)
 {
+        struct stat rec;
+        if (record_find(st, &rec)) {
+                *out = (struct removed_dir){true,        true,       st->st_dev, st->st_ino,
+                                            rec.st_mode, rec.st_uid, rec.st_gid};
+                return true;
+        }
         if (!__atomic_load_n(&removed_next, __ATOMIC_RELAXED)) {
                 return false; /* nothing removed yet: the common case costs nothing */
         }
@@ -652,6 +674,31 @@ int ovl_dead_dir_change(const char *v, const char *rmx)
         return r;
 }
 
+bool ovl_dead_record_held(int fd, char *rec)
+{
+        char v[PATH_MAX];
+        struct stat st;
+        const char *rel = "";
+        struct ovl_mount *m = NULL;
+        int layer = -2;
+        if (fd == AT_FDCWD) {
+                bool shadow = ovl_cwd_on_shadow() && ovl_cwd_get(v, sizeof(v)) == 1;
+                m = shadow ? ovl_mount_rel(v, &rel) : NULL;
+        } else if (ovl_sys_fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+                m = ovl_fd_merged(fd, v, sizeof(v), &layer);
+                ovl_strip_deleted(v); /* a shadow this process removed itself */
+                ovl_mount_rel(v, &rel);
+        }
+        /* a lower directory is its own identity; a shadow stands for its top lower */
+        if (!m || (layer != -2 && layer <= 0) ||
+            (layer == -2 && top_lower_layer(m, rel, &st) <= 0)) {
+                return false;
+        }
+        struct stat rst;
+        return ovl_dead_record_stat(m, st.st_dev, st.st_ino, &rst) == 0 &&
+               ovl_dead_record_path(m, st.st_dev, st.st_ino, rec, PATH_MAX) == 0;
+}
+
 static bool shadow_gone(void)
 {
         char v[PATH_MAX];
@@ -711,6 +758,11 @@ int ovl_cwd_dead_search(void)
 bool ovl_removed_dir_attrs(struct stat *st)
 {
         struct removed_dir d;
+        struct stat rec;
+        if (S_ISDIR(st->st_mode) && record_find(st, &rec)) {
+                ovl_dead_record_apply(&rec, st); /* its times too */
+                return true;
+        }
         if (!S_ISDIR(st->st_mode) || !removed_find(st, &d) || !d.upper) {
                 return false;
         }

@@ -160,6 +160,12 @@ int ovl_name_at(int dirfd, const char *path, struct ovl_name *nm)
                     (dm = ovl_dirfd_gone(dirfd))) {
                         return in_dead_dir(dirfd, path, 0, dm, nm);
                 }
+                /* "." of one: the kernel's lookup of it stays on the overlay's mount
+                 * (a rename of it is EBUSY, not EXDEV) */
+                if (r == 0 && nm->where == OVL_PASS && nm->last == OVL_LAST_DOT &&
+                    (dm = ovl_dirfd_gone(dirfd))) {
+                        return in_dead_dir(dirfd, path, b, dm, nm);
+                }
                 return r;
         }
         char name[PATH_MAX];

@@ -69,8 +69,13 @@ int ovl_at(int dirfd, const char *path, int rflags, struct ovl_loc *loc);
 #define OVL_AT_DEAD_FIRST 0x1000
 /* Before a call that changes the attributes of what (dirfd, path) names (chmod, chown,
  * utimes, xattrs): 0 to go on, else the call's answer (1: success, -errno) when it
- * names a removed lower-only directory itself ("." of the cwd or a dirfd). */
-int ovl_dead_change(int dirfd, const char *path, const char *rmx);
+ * names a removed lower-only directory itself ("." of the cwd or a dirfd); OVL_IN when
+ * that directory has a record (ovlshim.h): loc is then the dead directory, whose
+ * change goes to the record. */
+int ovl_dead_change(int dirfd, const char *path, const char *rmx, struct ovl_loc *loc);
+/* The removed merged directory `merged`, by name, as a dead loc with its record
+ * attached (ovl_dead_record_attach); false when it has no record. */
+bool ovl_dead_record_loc(const char *merged, struct ovl_loc *loc);
 /* The overlay of the directory removed meanwhile (the cwd or dirfd) that a
  * relative path starts at, or NULL; does the path begin by climbing out of
  * it with ".."? */
@@ -140,6 +145,10 @@ bool ovl_cwd_on_shadow(void);
  * an fd): the lower directory it stood for, not the shadow the process stands
  * in. true when answered. */
 bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st);
+/* The fd (AT_FDCWD: the cwd) holds a lower directory, or a shadow, of a removed
+ * merged directory that has a record (ovlshim.h): its path in rec (PATH_MAX),
+ * where its attributes are read. */
+bool ovl_dead_record_held(int fd, char *rec);
 /* A shadow stands for a merged directory that had a lower layer: is the
  * merged directory `merged` gone? */
 bool ovl_shadow_gone(const char *merged);

@@ -247,7 +247,8 @@ static int access_in(const char *call, int dirfd, const char *path, int mode, in
                 r = -EROFS; /* a read-only overlay, as a read-only mount says */
         }
         if (r == 0) {
-                r = ovl_sys_faccessat(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), mode,
+                /* a removed copy kept as a record has the mode asked (ovlshim.h) */
+                r = ovl_sys_faccessat(ovl_loc_attr_fd(&loc), ovl_loc_attr_rel(&loc), mode,
                                       (flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW);
         }
         ovl_log(call, path, k < 0 ? NULL : &loc, r);

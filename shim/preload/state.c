@@ -561,9 +561,15 @@ static int dead_loc(const char *v, struct ovl_loc *loc)
                 loc->id_ino = st.st_ino;
                 loc->dead = true;
                 loc->real[0] = '\0';
+                ovl_dead_record_attach(loc); /* copied up before: the copy's attributes */
                 return OVL_IN;
         }
         return -ENOENT;
+}
+
+bool ovl_dead_record_loc(const char *v, struct ovl_loc *loc)
+{
+        return dead_loc(v, loc) == OVL_IN && loc->real[0] == '/';
 }
 
 /* Climb by name from the removed directory `base`. The removed cwd's parent,
@@ -717,7 +723,7 @@ struct ovl_mount *ovl_dirfd_gone(int dirfd)
         return m && (layer == -2 || layer > 0) && ovl_shadow_gone(v) ? m : NULL;
 }
 
-int ovl_dead_change(int dirfd, const char *path, const char *rmx)
+int ovl_dead_change(int dirfd, const char *path, const char *rmx, struct ovl_loc *loc)
 {
         char base[PATH_MAX];
         bool shadow = false;
@@ -727,6 +733,9 @@ int ovl_dead_change(int dirfd, const char *path, const char *rmx)
         }
         bool dead = dirfd == AT_FDCWD ? ovl_cwd_on_shadow() && ovl_cwd_dead()
                                       : shadow && ovl_shadow_gone(base);
+        if (dead && ovl_dead_record_loc(base, loc)) {
+                return OVL_IN;
+        }
         return dead ? ovl_dead_dir_change(base, rmx) : 0;
 }
 

@@ -48,14 +48,18 @@ static int dead_answer(const char *call, const char *path, int dead)
         } while (0)
 
 /* ONE for a call that changes attributes: a removed lower-only directory itself
- * (ovl_dead_change) has its own answer */
+ * (ovl_dead_change) has its own answer, or with a record is changed there */
 #define CHANGE_RMX(call, dirfd, path, rmx, rf, pass, out, op)                                      \
         do {                                                                                       \
-                int dead = ovl_dead_change(dirfd, path, rmx);                                      \
-                if (dead) {                                                                        \
-                        return dead_answer(call, path, dead);                                      \
+                struct ovl_loc loc;                                                                \
+                int k = ovl_dead_change(dirfd, path, rmx, &loc);                                   \
+                if (k != OVL_IN && k) {                                                            \
+                        return dead_answer(call, path, k);                                         \
                 }                                                                                  \
-                ONE(call, dirfd, path, rf, pass, out, op);                                         \
+                if (k != OVL_IN) {                                                                 \
+                        k = ovl_at(dirfd, path, rf, &loc);                                         \
+                }                                                                                  \
+                DISPATCH(call, path, k, loc, pass, out, op);                                       \
         } while (0)
 #define CHANGE(call, dirfd, path, rf, pass, out, op)                                               \
         CHANGE_RMX(call, dirfd, path, NULL, rf, pass, out, op)
@@ -945,9 +949,10 @@ static int fd_gone_answer(int k, int chk)
 
 /* A shadow fd is the kernel's, unless a change meets it removed (as one on a lower).
  * chg: a change (a removed lower-only directory has its own answer; rmx: the xattr a
- * removal names, see ovl_dead_dir_change); named: check fd_still_named before op (ftruncate
- * and fremovexattr check something of their own first, then call it themselves). */
-#define FD_OP_(call, fd, chg, named, rmx, pass, op, chk)                                           \
+ * removal names, see ovl_dead_dir_change; with a record, dop changes that, as loc);
+ * named: check fd_still_named before op (ftruncate and fremovexattr check something of
+ * their own first, then call it themselves). */
+#define FD_OP_(call, fd, chg, named, rmx, pass, op, dop, chk)                                      \
         do {                                                                                       \
                 char fdv[PATH_MAX];                                                                \
                 int layer = 0;                                                                     \
@@ -957,11 +962,14 @@ static int fd_gone_answer(int k, int chk)
                 if (!mine || (layer == -2 && !dead_dir)) {                                         \
                         return pass;                                                               \
                 }                                                                                  \
+                struct ovl_loc loc;                                                                \
+                struct ovl_config *cfg = ovl_active();                                             \
+                if (dead_dir && ovl_dead_record_loc(fdv, &loc)) {                                  \
+                        return done(call, fdv, OVL_IN, &loc, (dop));                               \
+                }                                                                                  \
                 if (dead_dir) {                                                                    \
                         return dead_answer(call, fdv, ovl_dead_dir_change(fdv, rmx));              \
                 }                                                                                  \
-                struct ovl_loc loc;                                                                \
-                struct ovl_config *cfg = ovl_active();                                             \
                 int k = ovl_resolve(cfg, NULL, fdv, NF | OVL_R_HELD, &loc);                        \
                 int gn = k < 0 ? k : (k != OVL_IN ? -ENOENT : 0);                                  \
                 if (gn == 0 && (named)) {                                                          \
@@ -976,7 +984,7 @@ static int fd_gone_answer(int k, int chk)
         } while (0)
 
 /* an fd op that changes attributes */
-#define FD_CHANGE(call, fd, pass, op, chk) FD_OP_(call, fd, true, true, NULL, pass, op, chk)
+#define FD_CHANGE(call, fd, pass, op, chk) FD_OP_(call, fd, true, true, NULL, pass, op, op, chk)
 
 OVL_EXPORT int fchmod(int fd, mode_t mode)
 {
@@ -1049,7 +1057,8 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
                 return (int)ovl_ret(e);
         }
         FD_OP_("fremovexattr", fd, true, false, n, REAL(fremovexattr)(fd, e ? dn : n),
-               fremovexattr_loc(cfg, &loc, fd, fdv, layer, n), ovl_xattr_check(&loc, n, NULL, 0));
+               fremovexattr_loc(cfg, &loc, fd, fdv, layer, n), ovl_removexattr(cfg, &loc, n),
+               ovl_xattr_check(&loc, n, NULL, 0));
 }
 
 /* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
@@ -1068,13 +1077,13 @@ static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, co
 OVL_EXPORT int ftruncate(int fd, off_t len)
 {
         FD_OP_("ftruncate", fd, false, false, NULL, REAL(ftruncate)(fd, len),
-               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -ENOENT);
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -EISDIR, -ENOENT);
 }
 
 OVL_EXPORT int ftruncate64(int fd, off64_t len)
 {
         FD_OP_("ftruncate64", fd, false, false, NULL, REAL(ftruncate64)(fd, len),
-               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -ENOENT);
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -EISDIR, -ENOENT);
 }
 
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)

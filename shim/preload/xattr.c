@@ -73,6 +73,13 @@ static bool dead_dot(const char *path)
         return ovl_base_dead(AT_FDCWD, path) != NULL;
 }
 
+/* ... unless the cwd is the shadow of a removed directory with a record
+ * (ovlshim.h): its path in rec, where the removed copy's xattrs are kept. */
+static bool dead_dot_record(const char *path, char *rec)
+{
+        return ovl_dots_only(path) && ovl_dead_record_held(AT_FDCWD, rec);
+}
+
 static ssize_t getx_at(int fd, const char *rel, const char *name, void *val, size_t size)
 {
         char buf[XATTR_NAME_MAX + 16];
@@ -85,8 +92,10 @@ static bool getx_in(const char *call, const char *path, const char *name, void *
 {
         struct ovl_loc loc;
         int k = ovl_at(AT_FDCWD, path, rflags, &loc);
+        char rec[PATH_MAX];
         if (k == OVL_PASS && dead_dot(path)) {
-                *res = ovl_ret(getx_at(AT_FDCWD, path, name, val, size));
+                bool r = dead_dot_record(path, rec);
+                *res = ovl_ret(getx_at(AT_FDCWD, r ? rec : path, name, val, size));
                 return true;
         }
         if (k == OVL_PASS) {
@@ -99,7 +108,7 @@ static bool getx_in(const char *call, const char *path, const char *name, void *
         }
         ssize_t r = k < 0 ? k : (loc.layer < 0 ? -ENOENT : 0);
         if (r == 0) {
-                r = getx_at(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), name, val, size);
+                r = getx_at(ovl_loc_attr_fd(&loc), ovl_loc_attr_rel(&loc), name, val, size);
         }
         ovl_log(call, path, k < 0 ? NULL : &loc, r);
         *res = ovl_ret(r);
@@ -111,8 +120,10 @@ static bool listx_in(const char *call, const char *path, char *list, size_t size
 {
         struct ovl_loc loc;
         int k = ovl_at(AT_FDCWD, path, rflags, &loc);
+        char rec[PATH_MAX];
         if (k == OVL_PASS && dead_dot(path)) {
-                *res = ovl_ret(list_at(AT_FDCWD, path, list, size));
+                bool r = dead_dot_record(path, rec);
+                *res = ovl_ret(list_at(AT_FDCWD, r ? rec : path, list, size));
                 return true;
         }
         if (k == OVL_PASS) {
@@ -125,7 +136,7 @@ static bool listx_in(const char *call, const char *path, char *list, size_t size
         }
         ssize_t r = k < 0 ? k : (loc.layer < 0 ? -ENOENT : 0);
         if (r == 0) {
-                r = list_at(ovl_loc_fd(&loc), ovl_loc_relpath(&loc), list, size);
+                r = list_at(ovl_loc_attr_fd(&loc), ovl_loc_attr_rel(&loc), list, size);
         }
         ovl_log(call, path, k < 0 ? NULL : &loc, r);
         *res = ovl_ret(r);
@@ -171,6 +182,9 @@ OVL_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 OVL_EXPORT ssize_t fgetxattr(int fd, const char *name, void *val, size_t size)
 {
         char v[PATH_MAX], buf[XATTR_NAME_MAX + 16];
+        if (ovl_active() && ovl_dead_record_held(fd, v)) { /* the removed copy's */
+                return ovl_ret(getx_at(AT_FDCWD, v, name, val, size));
+        }
         if (!name || !ovl_xattr_private(name) || !ovl_fd_merged(fd, v, sizeof(v), NULL)) {
                 return REAL(fgetxattr)(fd, name, val, size);
         }
@@ -181,6 +195,9 @@ OVL_EXPORT ssize_t fgetxattr(int fd, const char *name, void *val, size_t size)
 OVL_EXPORT ssize_t flistxattr(int fd, char *list, size_t size)
 {
         char v[PATH_MAX];
+        if (ovl_active() && ovl_dead_record_held(fd, v)) { /* the removed copy's */
+                return ovl_ret(list_at(AT_FDCWD, v, list, size));
+        }
         if (!ovl_fd_merged(fd, v, sizeof(v), NULL)) {
                 return REAL(flistxattr)(fd, list, size);
         }

@@ -417,6 +417,41 @@ t("link-cwd-dot", lambda: os.link(".", "../l"))
 t("link-fd-dot", lambda: os.link(".", "../l", src_dir_fd=r, dst_dir_fd=r))
 os.chdir(M); print(sorted(os.listdir("dp")))
 EOF'
+# The kernel's overlay inode is shared: a process holding a lower directory (an fd, its cwd)
+# while another process copies it up (chmod, setfattr) and removes it still sees the removed
+# copy, and changes it: fstat, fchmod, f*xattr on the fd, stat and chmod of ".." from the cwd
+wr_scen dead_held_record 'cd "$M" && python3 - <<"EOF"
+import errno, os, subprocess
+def t(name, f):
+    try: r = f(); print(name, "ok", r if isinstance(r, (str, list, int)) else "")
+    except OSError as e: print(name, errno.errorcode[e.errno])
+def ux(l): return sorted(n for n in l if n.startswith("user."))
+M = os.getcwd()
+fd = os.open("l3only/x/y", os.O_RDONLY | os.O_DIRECTORY)
+os.chdir("l3only/x/y/z")
+subprocess.run(["sh", "-c", "chmod 710 \"$0/l3only/x/y\" && setfattr -n user.r -v 1 \"$0/l3only/x/y\" && rm -rf \"$0/l3only/x\"", M])
+t("fstat", lambda: oct(os.fstat(fd).st_mode))
+t("flistxattr", lambda: ux(os.listxattr(fd)))
+t("fgetxattr", lambda: os.getxattr(fd, "user.r").decode())
+t("fchmod", lambda: os.fchmod(fd, 0o750)); t("fstat2", lambda: oct(os.fstat(fd).st_mode))
+t("fsetxattr", lambda: os.setxattr(fd, "user.h", b"2")); t("flist2", lambda: ux(os.listxattr(fd)))
+t("fremovexattr", lambda: os.removexattr(fd, "user.r")); t("flist3", lambda: ux(os.listxattr(fd)))
+t("fremove-missing", lambda: os.removexattr(fd, "user.r"))
+t("dotdot-stat", lambda: oct(os.stat("..").st_mode)); t("dotdot-list", lambda: ux(os.listxattr("..")))
+t("dotdot-chmod", lambda: os.chmod("..", 0o701)); t("fstat3", lambda: oct(os.fstat(fd).st_mode))
+t("dotdot-setx", lambda: os.setxattr("..", "user.p", b"3")); t("flist4", lambda: ux(os.listxattr(fd)))
+t("dotdot-get", lambda: os.getxattr("..", "user.h").decode())
+t("up2-stat", lambda: oct(os.stat("../..").st_mode))
+t("dotdot-chmod0", lambda: os.chmod("..", 0)); t("dotdot-access", lambda: os.access("..", os.R_OK | os.W_OK | os.X_OK))
+t("dotdot-open", lambda: os.close(os.open("..", os.O_RDONLY | os.O_DIRECTORY))); t("dotdot-wr", lambda: os.open("..", os.O_WRONLY))
+os.chdir(M); print(sorted(os.listdir("l3only")))
+os.chdir("nest/deep")
+subprocess.run(["sh", "-c", "chmod 700 \"$0/nest/deep\" && setfattr -n user.c -v 4 \"$0/nest/deep\" && rm -rf \"$0/nest/deep\"", M])
+t("cwd-stat", lambda: oct(os.stat(".").st_mode)); t("cwd-list", lambda: ux(os.listxattr(".")))
+t("cwd-chmod", lambda: os.chmod(".", 0o750)); t("cwd-stat2", lambda: oct(os.stat(".").st_mode))
+t("cwd-setx", lambda: os.setxattr(".", "user.d", b"5")); t("cwd-get", lambda: os.getxattr(".", "user.d").decode())
+t("cwd-list2", lambda: ux(os.listxattr(".")))
+EOF'
 # lseek on the fd of a removed directory: SEEK_DATA, SEEK_END and SEEK_HOLE are EINVAL when the
 # kernel read it as a merged one (ovl_dir_llseek: an upper over a lower, several lowers, or a
 # lower-only one copied up before its removal, which emptying it needed), else the real one's
