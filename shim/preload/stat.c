@@ -66,24 +66,27 @@ static void fix_fd_identity(int fd, struct stat *st)
         if (layer == -2 && ovl_dead_shadow_stat(fd, ".", st)) {
                 return; /* a removed lower-only directory: the lower it stood for */
         }
-        if (layer > 0 && ovl_removed_dir_attrs(st)) {
-                return; /* a lower directory whose merged one this process copied up and removed */
-        }
         struct ovl_loc loc;
         /* one on a lower directory removed since, its name made again: still the lower */
-        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW | OVL_R_HELD, &loc) == OVL_IN &&
-            loc.layer >= 0 && S_ISDIR(loc.st.st_mode) &&
-            !(layer > 0 && loc.rel[0] && loc.top_lower < 0)) {
-                struct stat ms;
-                ovl_loc_stat(&loc, &ms);
-                if (layer > 0 && loc.layer < layer) {
-                        *st = ms;
-                        return;
+        if (ovl_resolve(ovl_active(), NULL, v, OVL_R_NOFOLLOW | OVL_R_HELD, &loc) != OVL_IN ||
+            loc.layer < 0 || !S_ISDIR(loc.st.st_mode) ||
+            (layer > 0 && loc.rel[0] && loc.top_lower < 0)) {
+                /* removed after a copy-up: the copy's attributes (its record, or what this
+                 * process saw). Asked only here, so an fd on a live directory pays nothing. */
+                if (layer > 0) {
+                        ovl_removed_dir_attrs(st);
                 }
-                st->st_dev = ms.st_dev;
-                st->st_ino = ms.st_ino;
-                st->st_nlink = ms.st_nlink;
+                return;
         }
+        struct stat ms;
+        ovl_loc_stat(&loc, &ms);
+        if (layer > 0 && loc.layer < layer) {
+                *st = ms;
+                return;
+        }
+        st->st_dev = ms.st_dev;
+        st->st_ino = ms.st_ino;
+        st->st_nlink = ms.st_nlink;
 }
 
 #define STAT_AT(call, dirfd, path, flags, st, pass)                                                \
