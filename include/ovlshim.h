@@ -196,6 +196,9 @@ int ovl_loc_fd(struct ovl_loc *loc);
  * the record of a dead loc that has one (AT_FDCWD and its absolute path),
  * else loc's layer (ovl_loc_fd, ovl_loc_relpath). */
 int ovl_loc_attr_fd(struct ovl_loc *loc);
+/* Is loc a dead one with a record (ovl_dead_record_attach)? Its changes go to
+ * the record, which stands for the removed upper copy the kernel would change. */
+bool ovl_loc_has_record(const struct ovl_loc *loc);
 const char *ovl_loc_attr_rel(const struct ovl_loc *loc);
 
 /* --- work.c: records of removed directories -------------------------------- */
@@ -207,7 +210,9 @@ const char *ovl_loc_attr_rel(const struct ovl_loc *loc);
  * one leaves in WORK/work an empty directory with the copy's mode, owner,
  * times and xattrs (the overlay's own markers aside), named by the merged
  * directory's identity (its topmost lower directory, DESIGN.md "Identity"):
- * a leftover of WORK, removed by ovl_work_clean like any other. */
+ * a leftover of WORK, removed by ovl_work_clean only when the upper is reset
+ * (ovl commit --reset): readers hold no lock, so nothing tells when nobody
+ * holds the lower any more. */
 #define OVL_DEAD_PREFIX "#ovlshim-dead-"
 /* The record's name in WORK/work for the identity (dev, ino). */
 int ovl_dead_record_name(dev_t dev, ino_t ino, char *out, size_t cap);
@@ -258,8 +263,10 @@ int ovl_chown_check(const struct ovl_loc *loc, uid_t u, gid_t g);
 int ovl_utimens_check(const struct ovl_loc *loc, const struct timespec *ts);
 int ovl_xattr_check(const struct ovl_loc *loc, const char *name, const void *val, size_t size);
 /* Remove leftovers of killed processes from WORK/work when no job holds the
- * work dir's lock; the number removed, 0 if the lock is held, or -errno. */
-int ovl_work_clean(struct ovl_mount *m);
+ * work dir's lock; the number removed, 0 if the lock is held, or -errno.
+ * records: the records of removed directories too (once the upper is reset:
+ * a process that only reads may still need them otherwise). */
+int ovl_work_clean(struct ovl_mount *m, bool records);
 /* The xattr name stored on disk for one the program names (escaping). */
 int ovl_xattr_disk_name(const char *name, char *buf, size_t cap);
 

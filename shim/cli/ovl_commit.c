@@ -287,7 +287,7 @@ int cmd_commit(int argc, char **argv)
                 close(lock); /* then leftovers of killed jobs go too */
                 lock = -1;
                 if (t.m) {
-                        ovl_work_clean(t.m);
+                        ovl_work_clean(t.m, true);
                 }
         }
         if (lock >= 0) {

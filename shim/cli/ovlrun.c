@@ -951,7 +951,7 @@ int main(int argc, char **argv)
         if (!a.check) {
                 /* leftovers of killed jobs go, unless a job still runs there */
                 for (int i = 0; i < final.nmounts; i++) {
-                        ovl_work_clean(&final.mounts[i]);
+                        ovl_work_clean(&final.mounts[i], false);
                 }
         }
         ovl_config_free(&final);

@@ -457,50 +457,54 @@ static void mark_gone(struct ovl_mount *m, int wfd, const char *tmp, const char 
         }
 }
 
-/* The merged directory loc (a lower one under an upper copy) is about to go:
- * keep the copy's attributes as its record (ovlshim.h), replacing an older
- * one. Best effort: without it a holder of the lower sees the lower's. */
-static void keep_record(struct ovl_mount *m, const struct ovl_loc *loc)
+/* A record of a removed directory (ovlshim.h) in the making: built while the
+ * upper copy is there, published only once the directory is gone, so that a
+ * failed removal leaves no record of a live directory. */
+struct record {
+        char tmp[64]; /* its WORK/work name until published; "" if none was made */
+        bool lower;   /* the directory has a lower: it has an identity to record */
+};
+
+/* Before the merged directory loc goes: with an upper copy and a lower, an empty
+ * directory with the copy's attributes. Best effort (record_finish). */
+static void record_prepare(struct ovl_mount *m, const struct ovl_loc *loc, struct record *rec)
 {
-        char tmp[64], name[64];
+        rec->tmp[0] = '\0';
+        rec->lower = loc->top_lower > 0;
         struct stat st;
         int wfd = ovl_layer_fd(&m->work), ufd = upper_fd(m);
-        if (wfd < 0 || ovl_dead_record_name(loc->id_dev, loc->id_ino, name, sizeof(name)) < 0 ||
+        if (!rec->lower || loc->nstack == 0 || loc->stack[0] != 0 || wfd < 0 ||
             ovl_sys_lstatat(ufd, loc->rel, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 return;
         }
-        ovl_tmpname(tmp, sizeof(tmp));
-        if (ovl_sys_mkdirat(wfd, tmp, 0700) < 0) {
+        ovl_tmpname(rec->tmp, sizeof(rec->tmp));
+        if (ovl_sys_mkdirat(wfd, rec->tmp, 0700) < 0) {
+                rec->tmp[0] = '\0';
+        } else if (ovl_copy_meta(ufd, loc->rel, &st, wfd, rec->tmp) < 0) {
+                ovl_clean_tree(wfd, rec->tmp);
+                rec->tmp[0] = '\0';
+        }
+}
+
+/* After the removal (r: its result). Gone: the new record takes the identity's
+ * name, replacing an older one; without a new one an older one goes too (a
+ * stale record would show older attributes; a holder sees the lower's). Not
+ * gone: nothing changes. */
+static void record_finish(struct ovl_mount *m, const struct ovl_loc *loc, struct record *rec, int r)
+{
+        int wfd = ovl_layer_fd(&m->work);
+        char name[64];
+        bool named = r == 0 && rec->lower &&
+                     ovl_dead_record_name(loc->id_dev, loc->id_ino, name, sizeof(name)) == 0;
+        if (named && rec->tmp[0] && ovl_sys_renameat2(wfd, rec->tmp, wfd, name, 0) == 0) {
                 return;
         }
-        if (ovl_copy_meta(ufd, loc->rel, &st, wfd, tmp) < 0 ||
-            ovl_sys_renameat2(wfd, tmp, wfd, name, 0) < 0) {
-                ovl_clean_tree(wfd, tmp);
+        if (rec->tmp[0]) {
+                ovl_clean_tree(wfd, rec->tmp);
         }
-}
-
-static void drop_record(struct ovl_mount *m, const struct ovl_loc *loc)
-{
-        char name[64];
-        if (ovl_dead_record_name(loc->id_dev, loc->id_ino, name, sizeof(name)) == 0) {
-                ovl_sys_unlinkat(ovl_layer_fd(&m->work), name, AT_REMOVEDIR);
+        if (named) {
+                ovl_sys_unlinkat(wfd, name, AT_REMOVEDIR);
         }
-}
-
-/* Before the merged directory loc goes: a record of its upper copy when it
- * has one and a lower (the lower outlives it; true), else none, not even a
- * stale one of its identity (WORK kept from a run whose upper was reset). */
-static bool record_removal(struct ovl_mount *m, const struct ovl_loc *loc)
-{
-        if (loc->top_lower <= 0) {
-                return false;
-        }
-        if (loc->nstack > 0 && loc->stack[0] == 0) {
-                keep_record(m, loc);
-                return true;
-        }
-        drop_record(m, loc);
-        return false;
 }
 
 /* Take the upper directory at rel out of the way, markers and all. */
@@ -565,12 +569,10 @@ int ovl_rmdir(struct ovl_config *cfg, struct ovl_loc *loc)
         if (lp < 0) {
                 return lp;
         }
-        /* the record first, while the upper copy is there; a failed removal drops it */
-        bool kept = record_removal(loc->m, loc);
+        struct record rec;
+        record_prepare(loc->m, loc, &rec);
         r = remove_dir(loc->m, loc, lp);
-        if (r < 0 && kept) {
-                drop_record(loc->m, loc);
-        }
+        record_finish(loc->m, loc, &rec, r);
         return r;
 }
 
@@ -685,10 +687,16 @@ static int do_rename(struct ovl_config *cfg, struct ovl_loc *a, struct ovl_loc *
         int lpb = lower_positive(cfg, m, b->rel);
         int r = lpa < 0 ? lpa : (lpb < 0 ? lpb : 0);
         if (r == 0 && !(flags & RENAME_EXCHANGE)) {
-                if (b->layer >= 0 && S_ISDIR(b->st.st_mode)) {
-                        record_removal(m, b); /* replaced: it goes as by rmdir */
+                /* a directory replaced goes as by rmdir */
+                bool gone_dir = b->layer >= 0 && S_ISDIR(b->st.st_mode);
+                struct record rec;
+                if (gone_dir) {
+                        record_prepare(m, b, &rec);
                 }
                 r = clear_target(b, dir);
+                if (gone_dir) {
+                        record_finish(m, b, &rec, r);
+                }
         }
         if (r == 0 && dir && !(flags & RENAME_EXCHANGE) && (lpb || parent_merged(cfg, b))) {
                 r = ovl_set_opaque(m, upper_fd(m), a->rel); /* rule 20b */

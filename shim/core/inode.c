@@ -16,16 +16,9 @@ static int owner_or_root(const struct ovl_loc *loc)
         return e == 0 || e == loc->st.st_uid ? 0 : -EPERM;
 }
 
-/* A dead loc with a record (ovl_dead_record_attach): the change goes to the
- * record, which stands for the removed upper copy the kernel would change. */
-static bool to_record(const struct ovl_loc *loc)
-{
-        return loc->dead && loc->real[0] == '/';
-}
-
 static int ufd_of(struct ovl_loc *loc)
 {
-        return to_record(loc) ? AT_FDCWD : ovl_layer_fd(&loc->m->layers[0]);
+        return ovl_loc_has_record(loc) ? AT_FDCWD : ovl_layer_fd(&loc->m->layers[0]);
 }
 
 /* The object's path from ufd_of, or from lfd_of before a copy-up. */
@@ -37,7 +30,7 @@ static const char *relp(const struct ovl_loc *loc)
 /* The layer the object is in now, for checks before a copy-up. */
 static int lfd_of(const struct ovl_loc *loc)
 {
-        return to_record(loc) ? AT_FDCWD : ovl_layer_fd(&loc->m->layers[loc->layer]);
+        return ovl_loc_has_record(loc) ? AT_FDCWD : ovl_layer_fd(&loc->m->layers[loc->layer]);
 }
 
 /* The order of the kernel's answers: no such object, read-only, then the
@@ -56,7 +49,7 @@ static int copy_up_checked(struct ovl_config *cfg, struct ovl_loc *loc, int chec
                 return check;
         }
         if (loc->dead) {
-                return to_record(loc) ? 0 : 1;
+                return ovl_loc_has_record(loc) ? 0 : 1;
         }
         return ovl_copy_up(cfg, loc, data);
 }

@@ -15,19 +15,19 @@ int ovl_loc_fd(struct ovl_loc *loc)
         return ovl_layer_fd(&loc->m->layers[loc->layer]);
 }
 
-static bool has_record(const struct ovl_loc *loc)
+bool ovl_loc_has_record(const struct ovl_loc *loc)
 {
         return loc->dead && loc->real[0] == '/';
 }
 
 int ovl_loc_attr_fd(struct ovl_loc *loc)
 {
-        return has_record(loc) ? AT_FDCWD : ovl_loc_fd(loc);
+        return ovl_loc_has_record(loc) ? AT_FDCWD : ovl_loc_fd(loc);
 }
 
 const char *ovl_loc_attr_rel(const struct ovl_loc *loc)
 {
-        return has_record(loc) ? loc->real : ovl_loc_relpath(loc);
+        return ovl_loc_has_record(loc) ? loc->real : ovl_loc_relpath(loc);
 }
 
 static bool wants_write(int flags)
@@ -196,7 +196,7 @@ int ovl_open(struct ovl_config *cfg, struct ovl_loc *loc, int flags, mode_t mode
                         return r;
                 }
         }
-        if (has_record(loc) && !(flags & O_PATH) && (flags & O_ACCMODE) == O_RDONLY) {
+        if (ovl_loc_has_record(loc) && !(flags & O_PATH) && (flags & O_ACCMODE) == O_RDONLY) {
                 /* may_open asks the removed copy's mode (the record's), not the lower's */
                 int r = ovl_sys_faccessat(AT_FDCWD, loc->real, R_OK, AT_EACCESS);
                 if (r < 0) {

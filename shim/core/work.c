@@ -311,7 +311,16 @@ int ovl_set_opaque(struct ovl_mount *m, int dirfd, const char *rel)
 
 /* --- leftovers ------------------------------------------------------------------- */
 
-static int clean_leftovers(const char *workwork)
+/* Records of removed directories (ovlshim.h) stay unless `records`: a process
+ * that only reads holds no lock, so no lock tells that nobody still needs them;
+ * there is at most one per lower directory. */
+static bool leftover(const char *name, bool records)
+{
+        return !strncmp(name, "#ovlshim-", 9) &&
+               (records || strncmp(name, OVL_DEAD_PREFIX, sizeof(OVL_DEAD_PREFIX) - 1));
+}
+
+static int clean_leftovers(const char *workwork, bool records)
 {
         int fd = ovl_sys_openat(AT_FDCWD, workwork, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0) {
@@ -324,8 +333,7 @@ static int clean_leftovers(const char *workwork)
                 for (ssize_t off = 0; off < got;) {
                         struct dirent64 *d = (struct dirent64 *)(buf + off);
                         off += d->d_reclen;
-                        if (!strncmp(d->d_name, "#ovlshim-", 9) &&
-                            ovl_clean_tree(fd, d->d_name) == 0) {
+                        if (leftover(d->d_name, records) && ovl_clean_tree(fd, d->d_name) == 0) {
                                 n++;
                         }
                 }
@@ -337,7 +345,7 @@ static int clean_leftovers(const char *workwork)
 /* Remove what killed processes left in WORK/work, if no job holds the lock:
  * whoever gets it exclusively without waiting may clean (DESIGN.md). Returns
  * the number removed, 0 when the lock is held elsewhere, or -errno. */
-int ovl_work_clean(struct ovl_mount *m)
+int ovl_work_clean(struct ovl_mount *m, bool records)
 {
         if (!m->workdir) {
                 return 0;
@@ -353,7 +361,7 @@ int ovl_work_clean(struct ovl_mount *m)
         int n = 0;
         if (ovl_sys6(SYS_flock, lock, LOCK_EX | LOCK_NB, 0, 0, 0, 0) == 0) {
                 snprintf(p, sizeof(p), "%s/work", m->workdir);
-                n = clean_leftovers(p);
+                n = clean_leftovers(p, records);
         }
         ovl_sys_close(lock); /* closing releases the lock */
         return n;

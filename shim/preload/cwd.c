@@ -416,7 +416,7 @@ OVL_EXPORT int fchdir(int fd)
                              (!S_ISDIR(loc.st.st_mode) || (loc.rel[0] && loc.top_lower < 0)));
                 if (gone && ovl_sys_fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
                         /* the removed directory's own mode (copied up, then removed) */
-                        int d = layer > 0 ? ovl_removed_dir_search(&st) : 0;
+                        int d = layer > 0 ? ovl_removed_dir_search(m, &st) : 0;
                         return d < 0 ? (int)ovl_ret(d) : fchdir_dead(fd, v, m, layer);
                 }
                 return chdir_loc(k, &loc, v, REAL(chdir));
@@ -569,31 +569,24 @@ static bool lower_dir_has_xattr(const struct ovl_mount *m, const char *rel, cons
                                            ovl_layer_relpath(m, i, rel), dn, NULL, 0) >= 0;
 }
 
-/* The record (ovlshim.h) of the removed merged directory whose topmost lower
- * directory is `id`, in any overlay: its lstat in *rec, its overlay. Another
- * process may have made it. */
-static struct ovl_mount *record_find(const struct stat *id, struct stat *rec)
-{
-        struct ovl_config *cfg = ovl_active();
-        for (int i = 0; cfg && i < cfg->nmounts; i++) {
-                if (ovl_dead_record_stat(&cfg->mounts[i], id->st_dev, id->st_ino, rec) == 0) {
-                        return &cfg->mounts[i];
-                }
-        }
-        return NULL;
-}
-
-/* The removed directory whose topmost lower one is `st`, copied into *out:
- * from its record on disk (which later changes reach), else from this
- * process's own memory of it. */
-static bool removed_find(const struct stat *st, struct removed_dir *out)
+/* The record (ovlshim.h) in overlay m of the removed merged directory whose
+ * topmost lower directory is `id`, as a removed_dir. Another process may have
+ * made it, and later changes reach it: asked before this process's memory. */
+static bool record_find(const struct ovl_mount *m, const struct stat *id, struct removed_dir *out)
 {
         struct stat rec;
-        if (record_find(st, &rec)) {
-                *out = (struct removed_dir){true,        true,       st->st_dev, st->st_ino,
-                                            rec.st_mode, rec.st_uid, rec.st_gid};
-                return true;
+        if (!m || ovl_dead_record_stat(m, id->st_dev, id->st_ino, &rec) < 0) {
+                return false;
         }
+        *out = (struct removed_dir){true,        true,       id->st_dev, id->st_ino,
+                                    rec.st_mode, rec.st_uid, rec.st_gid};
+        return true;
+}
+
+/* This process's memory of the removed directory whose topmost lower one is
+ * `st` (note_removed), copied into *out. */
+static bool removed_mem(const struct stat *st, struct removed_dir *out)
+{
         if (!__atomic_load_n(&removed_next, __ATOMIC_RELAXED)) {
                 return false; /* nothing removed yet: the common case costs nothing */
         }
@@ -616,6 +609,12 @@ static bool removed_find(const struct stat *st, struct removed_dir *out)
                         return found;
                 }
         }
+}
+
+/* The removed directory whose topmost lower one is `st`, in overlay m. */
+static bool removed_find(const struct ovl_mount *m, const struct stat *st, struct removed_dir *out)
+{
+        return record_find(m, st, out) || removed_mem(st, out);
 }
 
 /* The parent of the removed lower-only directory v had that lower: is it gone
@@ -653,7 +652,7 @@ int ovl_dead_dir_change(const char *v, const char *rmx)
         struct stat lst;
         struct removed_dir rd;
         if (m && (lowers_show_names(m, rel) ||
-                  (top_lower_layer(m, rel, &lst) > 0 && removed_find(&lst, &rd) && rd.upper))) {
+                  (top_lower_layer(m, rel, &lst) > 0 && removed_find(m, &lst, &rd) && rd.upper))) {
                 return 1;
         }
         if (parent_gone(v)) {
@@ -694,8 +693,10 @@ bool ovl_dead_record_held(int fd, char *rec)
             (layer == -2 && top_lower_layer(m, rel, &st) <= 0)) {
                 return false;
         }
+        /* the record's lstat first: it costs less than the resolve that tells a
+         * stale one (its directory no longer removed) from a live one */
         struct stat rst;
-        return ovl_dead_record_stat(m, st.st_dev, st.st_ino, &rst) == 0 &&
+        return ovl_dead_record_stat(m, st.st_dev, st.st_ino, &rst) == 0 && ovl_shadow_gone(v) &&
                ovl_dead_record_path(m, st.st_dev, st.st_ino, rec, PATH_MAX) == 0;
 }
 
@@ -749,21 +750,33 @@ void ovl_cwd_dir_removed(const struct ovl_loc *loc)
 
 int ovl_cwd_dead_search(void)
 {
+        char v[PATH_MAX];
+        const char *rel;
+        struct stat st;
+        struct removed_dir d;
+        /* the record first: a change through another name of it reaches that */
+        struct ovl_mount *m = ovl_cwd_get(v, sizeof(v)) == 1 ? ovl_mount_rel(v, &rel) : NULL;
+        if (m && top_lower_layer(m, rel, &st) > 0 && record_find(m, &st, &d)) {
+                return ovl_mode_may_search(d.mode, d.uid, d.gid);
+        }
         if (!__atomic_load_n(&cwd_perm_known, __ATOMIC_ACQUIRE)) {
                 return 0;
         }
         return ovl_mode_may_search(cwd_perm_mode, cwd_perm_uid, cwd_perm_gid);
 }
 
-bool ovl_removed_dir_attrs(struct stat *st)
+bool ovl_removed_dir_attrs(const struct ovl_mount *m, struct stat *st)
 {
         struct removed_dir d;
         struct stat rec;
-        if (S_ISDIR(st->st_mode) && record_find(st, &rec)) {
+        if (!S_ISDIR(st->st_mode)) {
+                return false;
+        }
+        if (m && ovl_dead_record_stat(m, st->st_dev, st->st_ino, &rec) == 0) {
                 ovl_dead_record_apply(&rec, st); /* its times too */
                 return true;
         }
-        if (!S_ISDIR(st->st_mode) || !removed_find(st, &d) || !d.upper) {
+        if (!removed_mem(st, &d) || !d.upper) {
                 return false;
         }
         st->st_mode = d.mode;
@@ -772,10 +785,10 @@ bool ovl_removed_dir_attrs(struct stat *st)
         return true;
 }
 
-int ovl_removed_dir_search(const struct stat *st)
+int ovl_removed_dir_search(const struct ovl_mount *m, const struct stat *st)
 {
         struct removed_dir d;
-        return removed_find(st, &d) ? ovl_mode_may_search(d.mode, d.uid, d.gid) : 0;
+        return removed_find(m, st, &d) ? ovl_mode_may_search(d.mode, d.uid, d.gid) : 0;
 }
 
 bool ovl_cwd_parent_replaced(const char *parent)
@@ -892,7 +905,7 @@ bool ovl_dead_shadow_stat(int dirfd, const char *path, struct stat *st)
         if (top_lower_layer(m, rel[0] == '/' ? rel + 1 : rel, st) <= 0) {
                 return false;
         }
-        ovl_removed_dir_attrs(st); /* copied up before this process removed it */
+        ovl_removed_dir_attrs(m, st); /* copied up before it was removed */
         return true;
 }
 

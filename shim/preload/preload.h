@@ -125,11 +125,11 @@ int ovl_cwd_dead_search(void);
 /* ... and in a removed merged directory with a lower layer, through an fd on its
  * topmost lower directory (st: that fd's fstat): 0 when this process did not remove
  * it. */
-int ovl_removed_dir_search(const struct stat *st);
+int ovl_removed_dir_search(const struct ovl_mount *m, const struct stat *st);
 /* The mode and owner of that removed directory when it had been copied up (the
  * kernel's fd reports the removed copy's): st is the topmost lower directory's
  * stat, changed when it is known. */
-bool ovl_removed_dir_attrs(struct stat *st);
+bool ovl_removed_dir_attrs(const struct ovl_mount *m, struct stat *st);
 void ovl_cwd_follow_moves(void);
 /* The cwd's merged path failed a walk: another process may have moved its
  * upper directory. true when the kernel's cwd maps to another merged path

@@ -17,9 +17,11 @@ static bool removed_lower_self(int dirfd, const char *path, struct stat *st)
 {
         char v[PATH_MAX];
         int layer = -1;
+        struct ovl_mount *m;
         return dirfd != AT_FDCWD && path[0] && ovl_dots_only(path) &&
                ovl_sys_fstat(dirfd, st) == 0 && S_ISDIR(st->st_mode) &&
-               ovl_fd_merged(dirfd, v, sizeof(v), &layer) && layer > 0 && ovl_removed_dir_attrs(st);
+               (m = ovl_fd_merged(dirfd, v, sizeof(v), &layer)) && layer > 0 &&
+               ovl_removed_dir_attrs(m, st);
 }
 
 /* true when the overlay answered (result in *res); false: pass through. */
@@ -59,8 +61,9 @@ static void fix_fd_identity(int fd, struct stat *st)
 {
         char v[PATH_MAX];
         int layer = -1;
+        struct ovl_mount *m;
         if (!S_ISDIR(st->st_mode) || !ovl_active() || !ovl_dev_relevant(st->st_dev) ||
-            !ovl_fd_merged(fd, v, sizeof(v), &layer)) {
+            !(m = ovl_fd_merged(fd, v, sizeof(v), &layer))) {
                 return;
         }
         if (layer == -2 && ovl_dead_shadow_stat(fd, ".", st)) {
@@ -74,7 +77,7 @@ static void fix_fd_identity(int fd, struct stat *st)
                 /* removed after a copy-up: the copy's attributes (its record, or what this
                  * process saw). Asked only here, so an fd on a live directory pays nothing. */
                 if (layer > 0) {
-                        ovl_removed_dir_attrs(st);
+                        ovl_removed_dir_attrs(m, st);
                 }
                 return;
         }

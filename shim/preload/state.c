@@ -494,6 +494,17 @@ static int dirfd_base(int dirfd, char *base, const char **path, bool *shadow)
         return 1;
 }
 
+/* The overlay a dirfd on a layer's directory belongs to, with no side effect
+ * (ovl_fd_merged records the fd as a base). */
+static struct ovl_mount *fd_mount(int fd)
+{
+        char real[PATH_MAX], v[PATH_MAX];
+        int layer = -1;
+        return ovl_sys_fdpath(fd, real, sizeof(real)) > 0
+                   ? ovl_unmap_real(real, v, sizeof(v), &layer)
+                   : NULL;
+}
+
 int ovl_dead_search(int dirfd)
 {
         struct stat st;
@@ -503,7 +514,8 @@ int ovl_dead_search(int dirfd)
         /* a shadow cwd, or a dirfd on a lower directory: not the directory the kernel
          * would ask; the mode this process saw the merged one removed with */
         if (st.st_nlink != 0) {
-                return dirfd == AT_FDCWD ? ovl_cwd_dead_search() : ovl_removed_dir_search(&st);
+                return dirfd == AT_FDCWD ? ovl_cwd_dead_search()
+                                         : ovl_removed_dir_search(fd_mount(dirfd), &st);
         }
         int r = ovl_sys_faccessat(dirfd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
         return r == -EACCES ? r : 0;
