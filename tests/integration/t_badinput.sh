@@ -121,10 +121,10 @@ cmp_run() {
 	ovl_diffout "$name/lowers-unchanged" "$B/lowers.before" "$B/lowers.after" before after
 }
 
-# no_tmp NAME WORKDIR: WORK/work holds no #ovlshim-* leftovers
+# no_tmp NAME WORKDIR: WORK/work holds no #ovlshim-* leftovers (records of removed directories aside)
 no_tmp() {
 	local left
-	left=$(find "$2/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' -printf '%f\n' 2>/dev/null)
+	left=$(find "$2/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' ! -name '#ovlshim-dead-*' -printf '%f\n' 2>/dev/null)
 	ovl_assert_eq "$1" "" "$left"
 }
 

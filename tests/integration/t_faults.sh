@@ -11,7 +11,7 @@
 #     exactly the state that some prefix of its operations gives: nothing torn, no partial
 #     file, no leaked temporary or marker;
 #   - the real upper holds no partial file;
-#   - that next ovlrun has cleaned WORK/work (no #ovlshim-* left);
+#   - that next ovlrun has cleaned WORK/work (no #ovlshim-* left but records of removed directories, README "Design notes");
 #   - the lower is unchanged.
 # The upper is seeded afresh for each round; the work dir is kept, so each round's check also
 # proves the previous round's leftovers were cleaned.
@@ -70,7 +70,7 @@ OPTS="lowerdir=$FX/l1,upperdir=$FX/u,workdir=$FX/w,whiteout=$FMT"
 seed() { "${JUDGE[@]}" setup "$FX" "$NPROC" "$N" "$SIZE" $oci; }
 seed || { ovl_fail "faults/setup"; ovl_summary; exit; }
 ovl_hash_layers "$FX/l1" >"$d/lower.before"
-leftovers() { find "$FX/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' 2>/dev/null | wc -l; }
+leftovers() { find "$FX/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' ! -name '#ovlshim-dead-*' 2>/dev/null | wc -l; }
 judge_view() { "$OVL_OVLRUN" -o "$OPTS" "$M" -- "${JUDGE[@]}" view "$M" "$NPROC" "$N" "$SIZE"; }
 TOTAL=$((7 * N))
 
@@ -211,7 +211,7 @@ exhaustive() { # FORMAT
 		runs=$((runs + 1))
 		[ $rc = 137 ] && kills=$((kills + 1))
 		view=$("$OVL_OVLRUN" -o "$opts" "$mx" -- "${JUDGE[@]}" view "$mx" 1 1 65536 2>&1)
-		left=$(find "$x/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' 2>/dev/null | wc -l)
+		left=$(find "$x/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' ! -name '#ovlshim-dead-*' 2>/dev/null | wc -l)
 		up=$("${JUDGE[@]}" upper "$x" 1 1 65536 2>&1)
 		if [ "$rc" != 137 ]; then
 			bad+="killed before $s #$i: exit $rc (not killed): $(head -c 300 "$d/ex.err")"$'\n'

@@ -140,7 +140,7 @@ rb_shim() {
 	[ "$(ovl_runner)" = kernel ] && mountpoint -q "$M" && ovl_umount "$M"
 	rb_result "$name" "$rc" "$out"
 	ovl_assert_lowers_unchanged "$name: lowers unchanged" "$FX" "$FX/lowers.before"
-	left=$(find "$FX/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' 2>/dev/null | head -n 5)
+	left=$(find "$FX/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' ! -name '#ovlshim-dead-*' 2>/dev/null | head -n 5)
 	if [ -z "$left" ]; then
 		ovl_pass "$name: no leftovers in WORK/work"
 	elif [ "$rc" -ne 124 ]; then # a process killed by the watchdog may leave some

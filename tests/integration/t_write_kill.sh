@@ -6,7 +6,7 @@
 # each kill:
 #   - the upper holds no big at all, or a complete one (old, or old + "x\n");
 #   - the merged view (read by the next ovlrun) shows the old file or the complete new one;
-#   - that next ovlrun leaves WORK/work without #ovlshim-* leftovers;
+#   - that next ovlrun leaves WORK/work without #ovlshim-* leftovers (records of removed directories aside, README "Design notes");
 #   - ovlrun (which stays the parent and is not killed) still removes its temporary config.
 # Then the upper copy is removed (offline, no job running) and the next round starts.
 #   OVL_KILL_MB (default 200) size of the file, OVL_KILL_ROUNDS (default 30)
@@ -53,7 +53,7 @@ elif [ "$s" = $((S + 2)) ] && cmp -s -n "$S" "$REF" "$f" && [ "$(tail -c 2 "$f" 
 else echo "torn(size $s)"; fi'
 classify_real() { bash -c "$CLASSIFY" _ "$1"; }
 classify_merged() { run bash -c "$CLASSIFY" _ "$M/big"; }
-leftovers() { find "$d/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' 2>/dev/null | wc -l; }
+leftovers() { find "$d/w/work" -mindepth 1 -maxdepth 1 -name '#ovlshim-*' ! -name '#ovlshim-dead-*' 2>/dev/null | wc -l; }
 
 # one uncontended round: how long a copy-up takes, and that it works at all
 t0=$(date +%s%N)
