@@ -139,6 +139,7 @@ struct envbuf {
         char conf[PATH_MAX + 16];
         char llp[LLP_MAX];      /* LD_LIBRARY_PATH= as the child's loader reads it */
         char llp_save[LLP_MAX]; /* LLP_SAVE + the program's own value */
+        char origin[4096];      /* LLP + the directories $ORIGIN stands for, or "" */
 };
 
 /* Append `s` (`len` bytes) and a separator before it when `*n` is not 0. */
@@ -219,15 +220,24 @@ static bool llp_translate(const char *v, char *out, size_t cap)
         return changed;
 }
 
+static void env_remove(char **e)
+{
+        for (; *e; e++) {
+                e[0] = e[1];
+        }
+}
+
 /* The child's start-up: LD_LIBRARY_PATH as its parent's program set it.
  * Neither getenv nor setenv: a program may define its own (bash does, for
  * its shell variables, not yet set up while constructors run). The saved
- * entry, past "OVL_", is the original "LD_LIBRARY_PATH=..." string. */
+ * entry, past "OVL_", is the original "LD_LIBRARY_PATH=..." string; without
+ * its '=' it says that the program had none. */
 void ovl_exec_env_restore(void)
 {
         char **save = NULL, **llp = NULL;
         for (char **e = environ; e && *e; e++) {
-                if (!save && !strncmp(*e, LLP_SAVE, LLP_SAVE_LEN)) {
+                if (!save && !strncmp(*e, LLP_SAVE, LLP_SAVE_LEN - 1) &&
+                    (!(*e)[LLP_SAVE_LEN - 1] || (*e)[LLP_SAVE_LEN - 1] == '=')) {
                         save = e;
                 } else if (!llp && !strncmp(*e, LLP, LLP_LEN)) {
                         llp = e;
@@ -236,15 +246,48 @@ void ovl_exec_env_restore(void)
         if (!save) {
                 return;
         }
+        if (!(*save)[LLP_SAVE_LEN - 1]) {
+                env_remove(save);
+                if (llp) {
+                        env_remove(llp > save ? llp - 1 : llp);
+                }
+                return;
+        }
         char *orig = *save + (LLP_SAVE_LEN - LLP_LEN);
         if (!llp) {
                 *save = orig;
                 return;
         }
         *llp = orig;
-        for (char **e = save; *e; e++) {
-                e[0] = e[1];
+        env_remove(save);
+}
+
+/* The child's LD_LIBRARY_PATH for the program's value v: b->llp (translated,
+ * then b->origin's directories) and b->llp_save; false to pass v as it is. */
+static bool llp_child(struct envbuf *b, const char *v)
+{
+        size_t vl = strlen(v);
+        if (vl + LLP_SAVE_LEN >= sizeof(b->llp_save)) {
+                return false;
         }
+        bool t = vl && llp_translate(v, b->llp, sizeof(b->llp));
+        if (b->origin[0]) {
+                size_t n = LLP_LEN;
+                if (!t) {
+                        memcpy(b->llp, LLP, LLP_LEN);
+                        b->llp[LLP_LEN] = '\0';
+                        t = llp_add(b->llp, sizeof(b->llp), &n, v, vl);
+                } else {
+                        n = strlen(b->llp);
+                }
+                const char *o = b->origin + LLP_LEN;
+                t = t && llp_add(b->llp, sizeof(b->llp), &n, o, strlen(o));
+        }
+        if (t) {
+                memcpy(b->llp_save, LLP_SAVE, LLP_SAVE_LEN);
+                memcpy(b->llp_save + LLP_SAVE_LEN, v, vl + 1);
+        }
+        return t;
 }
 
 /* LD_PRELOAD for a child whose own value `v` lacks us: the libraries that
@@ -271,7 +314,8 @@ static void preload_value(struct envbuf *b, const char *v)
 
 /* envp with LD_PRELOAD (ours appended, others kept first) and OVL_CONF put
  * back, and with `dyn` (a program the shim will be loaded into)
- * LD_LIBRARY_PATH translated; `out` has room for env_count(envp) + 4 entries. */
+ * LD_LIBRARY_PATH translated, b->origin's directories (if any) after it;
+ * `out` has room for env_count(envp) + 4 entries. */
 static char *const *child_env(char *const envp[], char **out, struct envbuf *b, bool dyn)
 {
         if (!propagate || !lib_path[0]) {
@@ -279,6 +323,9 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b, 
         }
         size_t n = 0;
         bool ld = false, conf = false, llp = !dyn, save = false;
+        if (!dyn) {
+                b->origin[0] = '\0';
+        }
         snprintf(b->conf, sizeof(b->conf), "OVL_CONF=%s", conf_path);
         for (size_t i = 0; envp && envp[i]; i++) {
                 const char *e = envp[i];
@@ -287,11 +334,7 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b, 
                 }
                 if (!llp && !strncmp(e, LLP, LLP_LEN)) {
                         llp = true;
-                        size_t vl = strlen(e + LLP_LEN);
-                        if (vl && vl + LLP_SAVE_LEN < sizeof(b->llp_save) &&
-                            llp_translate(e + LLP_LEN, b->llp, sizeof(b->llp))) {
-                                memcpy(b->llp_save, LLP_SAVE, LLP_SAVE_LEN);
-                                memcpy(b->llp_save + LLP_SAVE_LEN, e + LLP_LEN, vl + 1);
+                        if (llp_child(b, e + LLP_LEN)) {
                                 save = true;
                                 e = b->llp;
                         }
@@ -313,6 +356,14 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b, 
         }
         if (!conf) {
                 out[n++] = b->conf;
+        }
+        if (!llp && b->origin[0]) {
+                /* none of its own: the $ORIGIN directories alone, and a note to unset it */
+                memcpy(b->llp, b->origin, strlen(b->origin) + 1);
+                memcpy(b->llp_save, LLP_SAVE, LLP_SAVE_LEN - 1);
+                b->llp_save[LLP_SAVE_LEN - 1] = '\0';
+                out[n++] = b->llp;
+                save = true;
         }
         if (save) {
                 out[n++] = b->llp_save;
@@ -389,6 +440,9 @@ struct plan {
         int depth; /* interpreters put in front of argv */
         int policy;
         int kind; /* of the program that runs in the end (enum ovl_exec_kind) */
+        bool in;  /* ... it is in an overlay, named (fdirfd, fpath) */
+        int fdirfd;
+        const char *fpath;
         bool has_arg[MAX_SCRIPT_DEPTH];
 };
 
@@ -398,6 +452,7 @@ static int plan_exec(int dirfd, const char *path, struct plan *p)
 {
         p->depth = 0;
         p->kind = OVL_EXEC_OK;
+        p->in = false;
         for (;;) {
                 bool in;
                 int r = real_path(dirfd, path, p->path, &in);
@@ -410,6 +465,9 @@ static int plan_exec(int dirfd, const char *path, struct plan *p)
                 }
                 if (info.kind != OVL_EXEC_SCRIPT) {
                         p->kind = info.kind;
+                        p->in = in;
+                        p->fdirfd = dirfd;
+                        p->fpath = path;
                         return apply_policy(path, info.kind, p->policy);
                 }
                 bool interp_in = ovl_at(AT_FDCWD, info.interp, 0, &(struct ovl_loc){0}) != OVL_PASS;
@@ -479,6 +537,62 @@ static char *const *plan_argv(struct plan *p, char *const argv[], char **out)
 
 /* --- exec ---------------------------------------------------------------------------- */
 
+/* $ORIGIN in the RUNPATH (or RPATH) of a program in an overlay: the loader
+ * expands it to the directory of the layer's file and finds only what that
+ * layer holds. Each such entry whose merged directory has other layers (a
+ * program relinked into the upper, its library still in a lower) goes into
+ * b->origin as those layers' directories, for the end of the child's
+ * LD_LIBRARY_PATH; b->origin is "" when there is none. */
+static void origin_dirs(const struct plan *p, struct envbuf *b)
+{
+        b->origin[0] = '\0';
+        char rp[PATH_MAX];
+        if (!p->in || p->kind != OVL_EXEC_OK ||
+            ovl_elf_origin_path(AT_FDCWD, p->path, rp, sizeof(rp)) != 1) {
+                return;
+        }
+        struct ovl_loc loc;
+        char origin[PATH_MAX];
+        if (ovl_at(p->fdirfd, p->fpath, 0, &loc) != OVL_IN || loc.layer < 0 ||
+            ovl_loc_path(&loc, origin, sizeof(origin)) < 0) {
+                return;
+        }
+        *strrchr(origin, '/') = '\0'; /* a merged path below MERGED: it has one */
+        int layer = loc.layer;
+        size_t n = (size_t)snprintf(b->origin, sizeof(b->origin), "%s", LLP);
+        for (const char *e = rp; *e;) {
+                size_t l = strcspn(e, ":");
+                char dir[PATH_MAX];
+                size_t d = 0;
+                bool fits = true;
+                for (size_t i = 0; i < l && fits;) {
+                        size_t vl = !strncmp(e + i, "$ORIGIN", 7)     ? 7
+                                    : !strncmp(e + i, "${ORIGIN}", 9) ? 9
+                                                                      : 0;
+                        const char *add = vl ? origin : e + i;
+                        size_t al = vl ? strlen(origin) : 1;
+                        fits = d + al < sizeof(dir);
+                        if (fits) {
+                                memcpy(dir + d, add, al);
+                                d += al;
+                        }
+                        i += vl ? vl : 1;
+                }
+                dir[fits ? d : 0] = '\0';
+                struct ovl_loc dl;
+                if (fits && memchr(e, '$', l) && ovl_at(AT_FDCWD, dir, 0, &dl) == OVL_IN &&
+                    !(dl.nstack <= 1 && dl.layer == layer) &&
+                    !llp_layers(b->origin, sizeof(b->origin), &n, &dl)) {
+                        break;
+                }
+                e += l;
+                e += *e == ':';
+        }
+        if (n == LLP_LEN) {
+                b->origin[0] = '\0';
+        }
+}
+
 static int exec_at(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
         struct plan p;
@@ -489,6 +603,7 @@ static int exec_at(int dirfd, const char *path, char *const argv[], char *const 
         }
         char *env[env_count(envp) + 4];
         struct envbuf eb;
+        origin_dirs(&p, &eb);
         char *const *e = child_env(envp, env, &eb, p.kind == OVL_EXEC_OK);
         char *args[argv_count(argv) + 3 * MAX_SCRIPT_DEPTH + 2];
         char *const *a = plan_argv(&p, argv, args);
@@ -636,6 +751,7 @@ static int spawn_at(pid_t *pid, const char *path, const posix_spawn_file_actions
         }
         char *env[env_count(envp) + 4];
         struct envbuf eb;
+        origin_dirs(&p, &eb);
         char *args[argv_count(argv) + 3 * MAX_SCRIPT_DEPTH + 2];
         return REAL(posix_spawn)(pid, p.path, fa, attr, plan_argv(&p, argv, args),
                                  child_env(envp, env, &eb, p.kind == OVL_EXEC_OK));

@@ -312,8 +312,14 @@ int main(void) { printf("both: %s, %s\n", up(), low()); return 0; }
 EOF
 		pg__w "$L2" clib/src/lowonly.c <<'EOF'
 #include <stdio.h>
+#include <stdlib.h>
 const char *low(void);
-int main(void) { printf("lowonly: %s\n", low()); return 0; }
+int main(void)
+{
+	const char *v = getenv("LD_LIBRARY_PATH");
+	printf("lowonly: %s, LD_LIBRARY_PATH %s\n", low(), v ? v : "unset");
+	return 0;
+}
 EOF
 		mkdir -p "$L2/clib/lib" "$L2/clib/bin"
 		gcc -shared -fPIC -o "$L2/clib/lib/liblow.so" "$L2/clib/src/low.c"
