@@ -132,7 +132,7 @@ static bool has_token(const char *list, const char *tok)
 #define LLP_LEN (sizeof(LLP) - 1)
 #define LLP_SAVE "OVL_" LLP
 #define LLP_SAVE_LEN (sizeof(LLP_SAVE) - 1)
-#define LLP_MAX 16384
+#define LLP_MAX 8192
 
 struct envbuf {
         char ld[2 * PATH_MAX + 16];
