@@ -294,6 +294,9 @@ int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info);
 int ovl_exec_probe_fd(int fd, struct ovl_exec_info *info);
 /* Why a kind of program escapes the shim, for messages. */
 const char *ovl_exec_why(int kind);
+/* The RUNPATH (else RPATH) of the 64-bit ELF file (dirfd, path) into out when
+ * it names $ORIGIN: 1; 0 when it has none or does not name it, or -errno. */
+int ovl_elf_origin_path(int dirfd, const char *path, char *out, size_t cap);
 
 /* --- layer.c ------------------------------------------------------------- */
 

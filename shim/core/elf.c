@@ -151,3 +151,78 @@ int ovl_exec_probe(int dirfd, const char *path, struct ovl_exec_info *info)
         ovl_sys_close(fd);
         return r;
 }
+
+/* The file offset of virtual address `va` in the PT_LOAD segments, or -1. */
+static long va_offset(const Elf64_Phdr *ph, unsigned n, uint64_t va)
+{
+        for (unsigned i = 0; i < n; i++) {
+                if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr &&
+                    va < ph[i].p_vaddr + ph[i].p_filesz) {
+                        return (long)(va - ph[i].p_vaddr + ph[i].p_offset);
+                }
+        }
+        return -1;
+}
+
+static bool has_origin(const char *s)
+{
+        return strstr(s, "$ORIGIN") || strstr(s, "${ORIGIN}");
+}
+
+int ovl_elf_origin_path(int dirfd, const char *path, char *out, size_t cap)
+{
+        int fd = ovl_sys_openat_noatime(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0) {
+                return fd;
+        }
+        int r = 0;
+        Elf64_Ehdr eh;
+        Elf64_Phdr ph[64];
+        Elf64_Dyn dyn[256];
+        long n = ovl_sys6(SYS_pread64, fd, (long)&eh, sizeof(eh), 0, 0, 0);
+        if (n != (long)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+            eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+            !eh.e_phnum || eh.e_phnum > 64) {
+                goto out;
+        }
+        size_t phl = sizeof(ph[0]) * eh.e_phnum;
+        if (ovl_sys6(SYS_pread64, fd, (long)ph, (long)phl, (long)eh.e_phoff, 0, 0) != (long)phl) {
+                goto out;
+        }
+        long dl = 0;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+                if (ph[i].p_type == PT_DYNAMIC) {
+                        size_t want = ph[i].p_filesz < sizeof(dyn) ? ph[i].p_filesz : sizeof(dyn);
+                        dl = ovl_sys6(SYS_pread64, fd, (long)dyn, (long)want, (long)ph[i].p_offset,
+                                      0, 0);
+                        break;
+                }
+        }
+        uint64_t strtab = 0, runpath = 0, rpath = 0;
+        bool has_rp = false, has_rrp = false;
+        for (long i = 0; i < dl / (long)sizeof(dyn[0]) && dyn[i].d_tag != DT_NULL; i++) {
+                if (dyn[i].d_tag == DT_STRTAB) {
+                        strtab = dyn[i].d_un.d_ptr;
+                } else if (dyn[i].d_tag == DT_RUNPATH) {
+                        runpath = dyn[i].d_un.d_val;
+                        has_rp = true;
+                } else if (dyn[i].d_tag == DT_RPATH) {
+                        rpath = dyn[i].d_un.d_val;
+                        has_rrp = true;
+                }
+        }
+        long so = strtab ? va_offset(ph, eh.e_phnum, strtab) : -1;
+        if (so < 0 || (!has_rp && !has_rrp) || cap < 2) {
+                goto out;
+        }
+        /* the loader ignores DT_RPATH when DT_RUNPATH is there */
+        n = ovl_sys6(SYS_pread64, fd, (long)out, (long)cap - 1,
+                     so + (long)(has_rp ? runpath : rpath), 0, 0);
+        if (n > 0) {
+                out[n] = '\0';
+                r = strnlen(out, (size_t)n) < (size_t)n && has_origin(out);
+        }
+out:
+        ovl_sys_close(fd);
+        return r;
+}

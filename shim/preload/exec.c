@@ -3,7 +3,9 @@
  * as the kernel would with a mount; the environment of every child gets
  * LD_PRELOAD and OVL_CONF back even when the program cleared it; and a
  * program the shim cannot follow (static, set-id, another loader or
- * architecture) is refused or reported (OVL_EXEC_POLICY).
+ * architecture) is refused or reported (OVL_EXEC_POLICY). LD_LIBRARY_PATH
+ * entries in an overlay are handed to the child's loader as the layer
+ * directories they merge, and put back at the child's start-up.
  *
  * These wrappers run in vfork children (posix_spawn, python's subprocess),
  * so they neither allocate nor lock nor change the parent's memory: new
@@ -121,10 +123,172 @@ static bool has_token(const char *list, const char *tok)
         return false;
 }
 
+/* LD_LIBRARY_PATH: the dynamic loader reads it once, before any code of the
+ * shim runs, and opens libraries with its own system calls, which LD_PRELOAD
+ * cannot reach. A child gets it translated (each entry in an overlay becomes
+ * the real directories that merge into it, top first) and its own value in
+ * LLP_SAVE, which the shim's start-up in the child puts back. */
+#define LLP "LD_LIBRARY_PATH="
+#define LLP_LEN (sizeof(LLP) - 1)
+#define LLP_SAVE "OVL_" LLP
+#define LLP_SAVE_LEN (sizeof(LLP_SAVE) - 1)
+#define LLP_MAX 8192
+
 struct envbuf {
         char ld[2 * PATH_MAX + 16];
         char conf[PATH_MAX + 16];
+        char llp[LLP_MAX];      /* LD_LIBRARY_PATH= as the child's loader reads it */
+        char llp_save[LLP_MAX]; /* LLP_SAVE + the program's own value */
+        char origin[4096];      /* LLP + the directories $ORIGIN stands for, or "" */
 };
+
+/* Append `s` (`len` bytes) and a separator before it when `*n` is not 0. */
+static bool llp_add(char *out, size_t cap, size_t *n, const char *s, size_t len)
+{
+        size_t sep = *n > LLP_LEN;
+        if (*n + sep + len + 1 > cap) {
+                return false;
+        }
+        if (sep) {
+                out[(*n)++] = ':';
+        }
+        memcpy(out + *n, s, len);
+        *n += len;
+        out[*n] = '\0';
+        return true;
+}
+
+/* The entry (merged directory `loc`) as the layer directories it merges, top
+ * first; nothing for one the loader could not search (missing, not a dir). */
+static bool llp_layers(char *out, size_t cap, size_t *n, const struct ovl_loc *loc)
+{
+        if (loc->layer < 0 || !S_ISDIR(loc->st.st_mode)) {
+                return true;
+        }
+        for (int k = 0; k < loc->nstack; k++) {
+                char d[PATH_MAX];
+                int l = snprintf(d, sizeof(d), "%s%s%s", loc->m->layers[loc->stack[k]].path,
+                                 loc->rel[0] ? "/" : "", loc->rel);
+                if (l >= (int)sizeof(d) || strpbrk(d, ":;")) {
+                        continue; /* a name the list cannot hold */
+                }
+                if (!llp_add(out, cap, n, d, (size_t)l)) {
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* "LD_LIBRARY_PATH=" + v translated into out; false when nothing in v names
+ * an overlay (or the result does not fit): the child gets v as it is. Entries
+ * are separated by ':' or ';' (ld.so takes both); an empty one is the cwd; one
+ * with a '$' (ld.so's $ORIGIN, $LIB, $PLATFORM) is kept as it is. */
+static bool llp_translate(const char *v, char *out, size_t cap)
+{
+        size_t n = (size_t)snprintf(out, cap, "%s", LLP);
+        bool changed = false;
+        for (const char *p = v;; p++) {
+                size_t l = strcspn(p, ":;");
+                char ent[PATH_MAX];
+                struct ovl_loc loc;
+                int k = OVL_PASS;
+                if (l < sizeof(ent) && !memchr(p, '$', l)) {
+                        memcpy(ent, l ? p : ".", l ? l : 1);
+                        ent[l ? l : 1] = '\0';
+                        k = ovl_at(AT_FDCWD, ent, 0, &loc);
+                }
+                bool ok;
+                if (k == OVL_PASS) {
+                        ok = llp_add(out, cap, &n, l ? p : ".", l ? l : 1);
+                } else {
+                        changed = true;
+                        if (k == OVL_OUT) {
+                                ok = llp_add(out, cap, &n, loc.real, strlen(loc.real));
+                        } else {
+                                /* an error (ENOENT ...): the loader finds nothing there either */
+                                ok = k < 0 || llp_layers(out, cap, &n, &loc);
+                        }
+                }
+                if (!ok) {
+                        return false;
+                }
+                p += l;
+                if (!*p) {
+                        break;
+                }
+        }
+        return changed;
+}
+
+static void env_remove(char **e)
+{
+        for (; *e; e++) {
+                e[0] = e[1];
+        }
+}
+
+/* The child's start-up: LD_LIBRARY_PATH as its parent's program set it.
+ * Neither getenv nor setenv: a program may define its own (bash does, for
+ * its shell variables, not yet set up while constructors run). The saved
+ * entry, past "OVL_", is the original "LD_LIBRARY_PATH=..." string; without
+ * its '=' it says that the program had none. */
+void ovl_exec_env_restore(void)
+{
+        char **save = NULL, **llp = NULL;
+        for (char **e = environ; e && *e; e++) {
+                if (!save && !strncmp(*e, LLP_SAVE, LLP_SAVE_LEN - 1) &&
+                    (!(*e)[LLP_SAVE_LEN - 1] || (*e)[LLP_SAVE_LEN - 1] == '=')) {
+                        save = e;
+                } else if (!llp && !strncmp(*e, LLP, LLP_LEN)) {
+                        llp = e;
+                }
+        }
+        if (!save) {
+                return;
+        }
+        if (!(*save)[LLP_SAVE_LEN - 1]) {
+                env_remove(save);
+                if (llp) {
+                        env_remove(llp > save ? llp - 1 : llp);
+                }
+                return;
+        }
+        char *orig = *save + (LLP_SAVE_LEN - LLP_LEN);
+        if (!llp) {
+                *save = orig;
+                return;
+        }
+        *llp = orig;
+        env_remove(save);
+}
+
+/* The child's LD_LIBRARY_PATH for the program's value v: b->llp (translated,
+ * then b->origin's directories) and b->llp_save; false to pass v as it is. */
+static bool llp_child(struct envbuf *b, const char *v)
+{
+        size_t vl = strlen(v);
+        if (vl + LLP_SAVE_LEN >= sizeof(b->llp_save)) {
+                return false;
+        }
+        bool t = vl && llp_translate(v, b->llp, sizeof(b->llp));
+        if (b->origin[0]) {
+                size_t n = LLP_LEN;
+                if (!t) {
+                        memcpy(b->llp, LLP, LLP_LEN);
+                        b->llp[LLP_LEN] = '\0';
+                        t = llp_add(b->llp, sizeof(b->llp), &n, v, vl);
+                } else {
+                        n = strlen(b->llp);
+                }
+                const char *o = b->origin + LLP_LEN;
+                t = t && llp_add(b->llp, sizeof(b->llp), &n, o, strlen(o));
+        }
+        if (t) {
+                memcpy(b->llp_save, LLP_SAVE, LLP_SAVE_LEN);
+                memcpy(b->llp_save + LLP_SAVE_LEN, v, vl + 1);
+        }
+        return t;
+}
 
 /* LD_PRELOAD for a child whose own value `v` lacks us: the libraries that
  * came before us and are missing from v, then v, then us. */
@@ -149,18 +313,32 @@ static void preload_value(struct envbuf *b, const char *v)
 }
 
 /* envp with LD_PRELOAD (ours appended, others kept first) and OVL_CONF put
- * back; `out` has room for env_count(envp) + 3 entries. */
-static char *const *child_env(char *const envp[], char **out, struct envbuf *b)
+ * back, and with `dyn` (a program the shim will be loaded into)
+ * LD_LIBRARY_PATH translated, b->origin's directories (if any) after it;
+ * `out` has room for env_count(envp) + 4 entries. */
+static char *const *child_env(char *const envp[], char **out, struct envbuf *b, bool dyn)
 {
         if (!propagate || !lib_path[0]) {
                 return envp;
         }
         size_t n = 0;
-        bool ld = false, conf = false;
+        bool ld = false, conf = false, llp = !dyn, save = false;
+        if (!dyn) {
+                b->origin[0] = '\0';
+        }
         snprintf(b->conf, sizeof(b->conf), "OVL_CONF=%s", conf_path);
         for (size_t i = 0; envp && envp[i]; i++) {
                 const char *e = envp[i];
-                if (!strncmp(e, "LD_PRELOAD=", 11)) {
+                if (!strncmp(e, LLP_SAVE, LLP_SAVE_LEN)) {
+                        continue; /* ours alone to set */
+                }
+                if (!llp && !strncmp(e, LLP, LLP_LEN)) {
+                        llp = true;
+                        if (llp_child(b, e + LLP_LEN)) {
+                                save = true;
+                                e = b->llp;
+                        }
+                } else if (!strncmp(e, "LD_PRELOAD=", 11)) {
                         ld = true;
                         if (!has_token(e + 11, lib_path)) {
                                 preload_value(b, e + 11);
@@ -178,6 +356,17 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b)
         }
         if (!conf) {
                 out[n++] = b->conf;
+        }
+        if (!llp && b->origin[0]) {
+                /* none of its own: the $ORIGIN directories alone, and a note to unset it */
+                memcpy(b->llp, b->origin, strlen(b->origin) + 1);
+                memcpy(b->llp_save, LLP_SAVE, LLP_SAVE_LEN - 1);
+                b->llp_save[LLP_SAVE_LEN - 1] = '\0';
+                out[n++] = b->llp;
+                save = true;
+        }
+        if (save) {
+                out[n++] = b->llp_save;
         }
         out[n] = NULL;
         return out;
@@ -250,6 +439,10 @@ struct plan {
         char script[MAX_SCRIPT_DEPTH][PATH_MAX];
         int depth; /* interpreters put in front of argv */
         int policy;
+        int kind; /* of the program that runs in the end (enum ovl_exec_kind) */
+        bool in;  /* ... it is in an overlay, named (fdirfd, fpath) */
+        int fdirfd;
+        const char *fpath;
         bool has_arg[MAX_SCRIPT_DEPTH];
 };
 
@@ -258,6 +451,8 @@ struct plan {
 static int plan_exec(int dirfd, const char *path, struct plan *p)
 {
         p->depth = 0;
+        p->kind = OVL_EXEC_OK;
+        p->in = false;
         for (;;) {
                 bool in;
                 int r = real_path(dirfd, path, p->path, &in);
@@ -269,6 +464,10 @@ static int plan_exec(int dirfd, const char *path, struct plan *p)
                         return r;
                 }
                 if (info.kind != OVL_EXEC_SCRIPT) {
+                        p->kind = info.kind;
+                        p->in = in;
+                        p->fdirfd = dirfd;
+                        p->fpath = path;
                         return apply_policy(path, info.kind, p->policy);
                 }
                 bool interp_in = ovl_at(AT_FDCWD, info.interp, 0, &(struct ovl_loc){0}) != OVL_PASS;
@@ -276,6 +475,7 @@ static int plan_exec(int dirfd, const char *path, struct plan *p)
                         struct plan sub;
                         sub.policy = p->policy;
                         r = plan_exec(AT_FDCWD, info.interp, &sub); /* policy of the interpreter */
+                        p->kind = sub.kind;
                         return r < 0 ? r : 0;
                 }
                 if (p->depth == MAX_SCRIPT_DEPTH) {
@@ -337,6 +537,62 @@ static char *const *plan_argv(struct plan *p, char *const argv[], char **out)
 
 /* --- exec ---------------------------------------------------------------------------- */
 
+/* $ORIGIN in the RUNPATH (or RPATH) of a program in an overlay: the loader
+ * expands it to the directory of the layer's file and finds only what that
+ * layer holds. Each such entry whose merged directory has other layers (a
+ * program relinked into the upper, its library still in a lower) goes into
+ * b->origin as those layers' directories, for the end of the child's
+ * LD_LIBRARY_PATH; b->origin is "" when there is none. */
+static void origin_dirs(const struct plan *p, struct envbuf *b)
+{
+        b->origin[0] = '\0';
+        char rp[PATH_MAX];
+        if (!p->in || p->kind != OVL_EXEC_OK ||
+            ovl_elf_origin_path(AT_FDCWD, p->path, rp, sizeof(rp)) != 1) {
+                return;
+        }
+        struct ovl_loc loc;
+        char origin[PATH_MAX];
+        if (ovl_at(p->fdirfd, p->fpath, 0, &loc) != OVL_IN || loc.layer < 0 ||
+            ovl_loc_path(&loc, origin, sizeof(origin)) < 0) {
+                return;
+        }
+        *strrchr(origin, '/') = '\0'; /* a merged path below MERGED: it has one */
+        int layer = loc.layer;
+        size_t n = (size_t)snprintf(b->origin, sizeof(b->origin), "%s", LLP);
+        for (const char *e = rp; *e;) {
+                size_t l = strcspn(e, ":");
+                char dir[PATH_MAX];
+                size_t d = 0;
+                bool fits = true;
+                for (size_t i = 0; i < l && fits;) {
+                        size_t vl = !strncmp(e + i, "$ORIGIN", 7)     ? 7
+                                    : !strncmp(e + i, "${ORIGIN}", 9) ? 9
+                                                                      : 0;
+                        const char *add = vl ? origin : e + i;
+                        size_t al = vl ? strlen(origin) : 1;
+                        fits = d + al < sizeof(dir);
+                        if (fits) {
+                                memcpy(dir + d, add, al);
+                                d += al;
+                        }
+                        i += vl ? vl : 1;
+                }
+                dir[fits ? d : 0] = '\0';
+                struct ovl_loc dl;
+                if (fits && memchr(e, '$', l) && ovl_at(AT_FDCWD, dir, 0, &dl) == OVL_IN &&
+                    !(dl.nstack <= 1 && dl.layer == layer) &&
+                    !llp_layers(b->origin, sizeof(b->origin), &n, &dl)) {
+                        break;
+                }
+                e += l;
+                e += *e == ':';
+        }
+        if (n == LLP_LEN) {
+                b->origin[0] = '\0';
+        }
+}
+
 static int exec_at(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
         struct plan p;
@@ -345,9 +601,10 @@ static int exec_at(int dirfd, const char *path, char *const argv[], char *const 
         if (r < 0) {
                 return r;
         }
-        char *env[env_count(envp) + 3];
+        char *env[env_count(envp) + 4];
         struct envbuf eb;
-        char *const *e = child_env(envp, env, &eb);
+        origin_dirs(&p, &eb);
+        char *const *e = child_env(envp, env, &eb, p.kind == OVL_EXEC_OK);
         char *args[argv_count(argv) + 3 * MAX_SCRIPT_DEPTH + 2];
         char *const *a = plan_argv(&p, argv, args);
         if (!p.depth && dirfd != AT_FDCWD && !strcmp(p.path, path)) {
@@ -370,18 +627,18 @@ OVL_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *c
                         int flags)
 {
         if (!ovl_active() || (flags & AT_EMPTY_PATH && !*path)) {
-                char *env[env_count(envp) + 3];
+                char *env[env_count(envp) + 4];
                 struct envbuf eb;
-                return REAL(execveat)(dirfd, path, argv, child_env(envp, env, &eb), flags);
+                return REAL(execveat)(dirfd, path, argv, child_env(envp, env, &eb, false), flags);
         }
         return (int)ovl_ret(exec_at(dirfd, path, argv, envp, flags));
 }
 
 OVL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-        char *env[env_count(envp) + 3];
+        char *env[env_count(envp) + 4];
         struct envbuf eb;
-        return REAL(fexecve)(fd, argv, ovl_active() ? child_env(envp, env, &eb) : envp);
+        return REAL(fexecve)(fd, argv, ovl_active() ? child_env(envp, env, &eb, false) : envp);
 }
 
 OVL_EXPORT int execv(const char *path, char *const argv[])
@@ -492,11 +749,12 @@ static int spawn_at(pid_t *pid, const char *path, const posix_spawn_file_actions
         if (r < 0) {
                 return -r;
         }
-        char *env[env_count(envp) + 3];
+        char *env[env_count(envp) + 4];
         struct envbuf eb;
+        origin_dirs(&p, &eb);
         char *args[argv_count(argv) + 3 * MAX_SCRIPT_DEPTH + 2];
         return REAL(posix_spawn)(pid, p.path, fa, attr, plan_argv(&p, argv, args),
-                                 child_env(envp, env, &eb));
+                                 child_env(envp, env, &eb, p.kind == OVL_EXEC_OK));
 }
 
 OVL_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,

@@ -194,6 +194,9 @@ int ovl_spawn_shimmed(pid_t *pid, const char *path, const posix_spawn_file_actio
 
 /* exec.c: what children need, learned at start-up */
 void ovl_exec_init(struct ovl_config *cfg, const char *conf);
+/* Start-up: LD_LIBRARY_PATH back to the value the parent's program gave it
+ * (its loader read the translated one). */
+void ovl_exec_env_restore(void);
 
 /* OVL_DEBUG tracing: one line per rewritten call. */
 void ovl_log(const char *call, const char *path, const struct ovl_loc *loc, long result);

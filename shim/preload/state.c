@@ -60,6 +60,7 @@ static void absolute_conf(const char *conf)
 
 static void load(void)
 {
+        ovl_exec_env_restore();
         const char *conf = getenv("OVL_CONF");
         if (!conf || !*conf) {
                 return;

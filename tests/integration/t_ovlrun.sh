@@ -46,6 +46,22 @@ case $out in
 /nonexistent-ovltest.so*libovlshim.so) ovl_pass "ovlrun/keeps-LD_PRELOAD-first" ;;
 *) ovl_fail "ovlrun/keeps-LD_PRELOAD-first" "LD_PRELOAD in the command: $out" ;;
 esac
+# the command itself started with LD_LIBRARY_PATH into MERGED: ovlrun execs it through the
+# shim, which hands its loader the layer directories (the library is only in the lower)
+if command -v gcc >/dev/null; then
+	mkdir -p "$d/l/lib" "$d/l/bin"
+	echo 'int v(void) { return 7; }' >"$d/tmp/v.c"
+	printf '#include <stdio.h>\nint v(void);\nint main(void) { printf("v=%%d\\n", v()); return 0; }\n' >"$d/tmp/p.c"
+	gcc -shared -fPIC -o "$d/l/lib/libv.so" "$d/tmp/v.c" &&
+		gcc -o "$d/l/bin/p" "$d/tmp/p.c" -L"$d/l/lib" -lv
+	rm -f "$d/tmp/v.c" "$d/tmp/p.c"
+	out=$(LD_LIBRARY_PATH=$d/m/lib ovlrun -o "$O" "$d/m" -- "$d/m/bin/p" 2>&1)
+	ovl_assert_eq "ovlrun/LD_LIBRARY_PATH-into-merged" "v=7" "$out"
+	out=$(LD_LIBRARY_PATH=$d/m/lib ovlrun -o "$O" "$d/m" -- printenv LD_LIBRARY_PATH 2>&1)
+	ovl_assert_eq "ovlrun/LD_LIBRARY_PATH-shown-as-set" "$d/m/lib" "$out"
+else
+	ovl_skip "ovlrun/LD_LIBRARY_PATH-into-merged" "gcc is not installed"
+fi
 ovl_assert_eq "ovlrun/temp-config-removed-after-all" "" "$(ls -A "$d/tmp")"
 # the record of a removed directory (copied up, with a lower) outlives the job, and the next
 # ovlrun's cleaning: a process that only reads (and takes no lock) may still hold the lower;

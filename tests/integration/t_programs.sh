@@ -226,6 +226,25 @@ cd "$M/proj" && sed -i "s/hello from l2/hello again/" src/util.c && make -j4 bui
 sed -n 1p build/main.d && ls build && file -b build/app | cut -d, -f1-2 &&
 make clean && ls -a && make -j4 >/dev/null && ./build/app'
 
+# LD_LIBRARY_PATH into MERGED, set by a shell under the shim: the child's loader opens libraries
+# with its own calls, so the shim hands it the layer directories of each entry (upper first) and
+# the child sees the value its parent set. libup.so is built into the upper, liblow.so is only
+# in l2 (programs.sh); l2's bin/origin finds liblow.so through RUNPATH $ORIGIN/../lib, in its
+# own layer, and after it is relinked into the upper (as bin/origin2 is built there), the shim
+# adds the lower's lib directory to its LD_LIBRARY_PATH, unset again in the program.
+# Relative and empty entries (the cwd), ';' as a separator, a grandchild.
+pg_scen ld_library_path 'cd "$M/clib" && gcc -shared -fPIC -o lib/libup.so src/up.c &&
+gcc -o bin/both src/both.c -Llib -lup -llow && gcc -o bin/lowonly src/lowonly.c -Llib -llow &&
+LD_LIBRARY_PATH="$M/clib/lib" bin/both && LD_LIBRARY_PATH="$M/clib/lib" "$M/clib/bin/lowonly" &&
+LD_LIBRARY_PATH="$M/clib/lib" printenv LD_LIBRARY_PATH && bin/origin &&
+LD_LIBRARY_PATH="/nonexistent:lib" bash -c "bin/both && printenv LD_LIBRARY_PATH; env | grep -c ^OVL_LD_" ;
+cd lib && LD_LIBRARY_PATH=":/nonexistent" ../bin/both && LD_LIBRARY_PATH="/nonexistent;." ../bin/lowonly &&
+cd / && LD_LIBRARY_PATH="$M/clib/lib/../lib:/usr/lib" "$M/clib/bin/both" && ls "$M/clib/lib" &&
+cd "$M/clib" && bin/both; echo rc=$?;
+gcc -o bin/origin src/lowonly.c -Llib -llow -Wl,-rpath,"\$ORIGIN/../lib" && bin/origin &&
+gcc -o bin/origin2 src/lowonly.c -Llib -llow -Wl,-rpath,"\${ORIGIN}/../lib" && "$M/clib/bin/origin2" &&
+LD_LIBRARY_PATH=/nonexistent bin/origin2 && cd bin && ./origin2 && LD_LIBRARY_PATH= ./origin'
+
 # ------------------------------------------------------------------ python3
 pg_scen py_pkg --post 'ls -a "$FX/u/pkg/mypkg/__pycache__" "$FX/u/pkg/mypkg/sub/__pycache__" | sed "s|$FX/||"' \
 	'cd "$M/pkg" && python3 -m mypkg && python3 -m venv --without-pip "$M/venv" && "$M/venv/bin/python" -c "import sys; print(sys.prefix, sys.base_prefix)" &&

@@ -126,7 +126,8 @@ pg__w() { # LAYERDIR RELPATH [MODE]: stdin into a file, creating parents
 }
 
 # pg_layers FX: FX/l1 (top) FX/l2 FX/l3, FX/u (upper, not empty), FX/w. Needs root (trusted.*
-# opaque marker), git, gcc-free (the project is built by the scenarios), sqlite3.
+# opaque marker), git, gcc (the C project is built by the scenarios; a small shared library
+# is built into l2), sqlite3.
 pg_layers() {
 	local fx=$1 L1 L2 L3 U
 	rm -rf "$fx"
@@ -298,6 +299,33 @@ EOF
 # (comments are removed by the perl scenario)
 libfn() { echo "libfn from lib.sh in $PWD"; }
 EOF
+		# ---------------- shared libraries in a lower (LD_LIBRARY_PATH, $ORIGIN): liblow.so
+		# built in l2, with a program beside it that finds it through RUNPATH $ORIGIN/../lib;
+		# the sources of libup.so and of the programs the scenario builds into the upper
+		pg__w "$L2" clib/src/low.c <<<'const char *low(void) { return "low from l2"; }'
+		pg__w "$L2" clib/src/up.c <<<'const char *up(void) { return "up built in the upper"; }'
+		pg__w "$L2" clib/src/both.c <<'EOF'
+#include <stdio.h>
+const char *low(void);
+const char *up(void);
+int main(void) { printf("both: %s, %s\n", up(), low()); return 0; }
+EOF
+		pg__w "$L2" clib/src/lowonly.c <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+const char *low(void);
+int main(void)
+{
+	const char *v = getenv("LD_LIBRARY_PATH");
+	printf("lowonly: %s, LD_LIBRARY_PATH %s\n", low(), v ? v : "unset");
+	return 0;
+}
+EOF
+		mkdir -p "$L2/clib/lib" "$L2/clib/bin"
+		gcc -shared -fPIC -o "$L2/clib/lib/liblow.so" "$L2/clib/src/low.c"
+		# shellcheck disable=SC2016 # $ORIGIN is ld.so's
+		gcc -o "$L2/clib/bin/origin" "$L2/clib/src/lowonly.c" -L"$L2/clib/lib" -llow \
+			-Wl,-rpath,'$ORIGIN/../lib'
 		# ---------------- an sqlite database in a lower (rollback journal)
 		mkdir -p "$L3/db"
 		sqlite3 "$L3/db/old.db" "CREATE TABLE t(x INTEGER); INSERT INTO t VALUES(1),(2),(3);"
