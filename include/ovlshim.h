@@ -303,6 +303,11 @@ int ovl_elf_origin_path(int dirfd, const char *path, char *out, size_t cap);
 /* The O_PATH fd of a layer root, opened on first use at a high number,
  * close-on-exec. Returns the fd or a negative errno. */
 int ovl_layer_fd(struct ovl_layer *l);
+/* The preload library's process (its pid after each fork); 0 in the tools. */
+void ovl_set_owner_pid(pid_t pid);
+/* Is this a vfork child of that process (its memory, its own fd table)? The
+ * core publishes no fd there (ovl_layer_fd, the work dir's lock). */
+bool ovl_vfork_child(void);
 /* Forget a layer fd that turned out to be closed behind our back. */
 void ovl_layer_fd_lost(struct ovl_layer *l, int fd);
 /* Lowest fd number the core uses for its own fds. */

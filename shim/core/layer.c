@@ -8,6 +8,20 @@
 
 static int floor_fd;
 
+/* The process whose memory this is (0: not tracked, as in the tools). */
+static pid_t owner_pid;
+
+void ovl_set_owner_pid(pid_t pid)
+{
+        __atomic_store_n(&owner_pid, pid, __ATOMIC_RELAXED);
+}
+
+bool ovl_vfork_child(void)
+{
+        pid_t o = __atomic_load_n(&owner_pid, __ATOMIC_RELAXED);
+        return o && ovl_sys_getpid() != o;
+}
+
 static int fdmove_held;
 
 void ovl_fdmove_lock(void)
@@ -64,7 +78,10 @@ int ovl_layer_fd(struct ovl_layer *l)
         }
         int hi = ovl_private_dup(tmp);
         ovl_sys_close(tmp);
-        if (hi < 0) {
+        /* A vfork child shares our memory but not our fd table: an fd it published
+         * would name nothing in the parent, or a file the parent opens later under
+         * that number (another layer). It keeps its own; close-on-exec, it goes. */
+        if (hi < 0 || ovl_vfork_child()) {
                 return hi;
         }
         int expected = -1;

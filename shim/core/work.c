@@ -59,7 +59,9 @@ static int take_lock(struct ovl_mount *m)
         int r;
         while ((r = (int)ovl_sys6(SYS_flock, hi, LOCK_SH, 0, 0, 0, 0)) == -EINTR) {
         }
-        m->lockfd = hi;
+        if (!ovl_vfork_child()) { /* a vfork child's is its own (ovl_layer_fd) */
+                m->lockfd = hi;
+        }
         return r;
 }
 
@@ -85,6 +87,9 @@ int ovl_write_begin(struct ovl_mount *m)
         }
         if (!m->layers[0].path) {
                 return -EROFS;
+        }
+        if (ovl_vfork_child()) {
+                return setup(m); /* each time: the parent is stopped, and nothing is published */
         }
         /* A signal handler that writes to the overlay could otherwise land in our own set-up,
          * which it can neither wait for nor share; it runs once, so blocking costs nothing. */

@@ -104,12 +104,9 @@ struct ovl_config *ovl_active(void)
 
 /* --- fork and vfork ------------------------------------------------------------ */
 
-static pid_t my_pid;
-
 bool ovl_in_vfork_child(void)
 {
-        pid_t p = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
-        return p && ovl_sys_getpid() != p;
+        return ovl_vfork_child();
 }
 
 static void fork_prepare(void)
@@ -128,7 +125,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-        __atomic_store_n(&my_pid, ovl_sys_getpid(), __ATOMIC_RELAXED);
+        ovl_set_owner_pid(ovl_sys_getpid());
         ovl_fdmove_unlock();
         ovl_cwd_fork_unlock();
         ovl_lcache_fork_unlock();
@@ -140,7 +137,7 @@ static void fork_child(void)
 /* Other libraries' constructors may run first; they initialise lazily. */
 __attribute__((constructor)) static void ovl_ctor(void)
 {
-        __atomic_store_n(&my_pid, ovl_sys_getpid(), __ATOMIC_RELAXED);
+        ovl_set_owner_pid(ovl_sys_getpid());
         pthread_atfork(fork_prepare, fork_parent, fork_child);
         ovl_active();
 }

@@ -252,6 +252,22 @@ cd "$M/venv/bin" && ./python3 -c "import sys; print(sys.executable, sys.prefix)"
 ls -a mypkg/__pycache__ mypkg/sub/__pycache__ && python3 -m compileall -q . && ls mypkg/__pycache__ &&
 cd / && PYTHONPATH="$M/pkg" python3 -c "import mypkg, importlib.util; print(mypkg.hello(), importlib.util.find_spec(\"mypkg.extra\").origin)" &&
 python3 -m py_compile "$M/scripts/pyscript" && "$M/scripts/pyscript" 1 2'
+# The process's first look at the overlay is in a vfork child (subprocess: chdir, then exec): the
+# layer fds the child opens are its own, not the parent's, whose next calls must still work
+pg_scen py_vfork_first 'cd / && python3 - <<"EOF"
+import os, subprocess
+M = os.environ["M"]
+r = subprocess.run(["ls"], cwd=M + "/data", capture_output=True, text=True)
+print(r.returncode, sorted(r.stdout.split()))
+print(sorted(os.listdir(M + "/data")))
+with open(M + "/data/b.txt", "a") as f:
+    f.write("more\n")
+print(open(M + "/data/b.txt").read())
+r = subprocess.run(["sh", "-c", "echo new > n.txt && cat b.txt"], cwd=M + "/data", capture_output=True, text=True)
+print(r.returncode, r.stdout)
+pid = os.posix_spawn("/bin/ls", ["ls", M + "/data"], os.environ)
+print(os.waitpid(pid, 0)[1], sorted(os.listdir(M + "/data")))
+EOF'
 pg_scen py_fs 'cd "$M" && python3 - <<"EOF"
 import os, pathlib, shutil, stat, subprocess, sys, tempfile
 M = os.environ["M"]
