@@ -1819,7 +1819,7 @@ def many(args, seeds, root, log):
     log("difftest/%s: %d seeds x %d ops: %d passed, %d failed (%d of them N-SEARCH), %d harness errors in %.0fs"
         % (args.mode, len(seeds), args.ops, npass, len(fails), nsearch, len(errors), elapsed))
     for rule, ss in sorted(parted.items()):
-        log("  passed up to a parting, %-35s seeds %s" % (rule, ",".join(map(str, ss[:12])) + (" ..." if len(ss) > 12 else "")))
+        log("  passed up to a parting, %-10s %4d seeds: %s" % (rule, len(ss), ",".join(map(str, ss[:12])) + (" ..." if len(ss) > 12 else "")))
     for sig, ss in sorted(sigs.items(), key=lambda x: -len(x[1])):
         log("  %-60s seeds %s" % (" ".join(map(str, sig))[:60], ",".join(map(str, ss[:12])) + (" ..." if len(ss) > 12 else "")))
     return 1 if fails or errors else 0
