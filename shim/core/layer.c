@@ -5,6 +5,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <linux/kcmp.h>
 
 static int floor_fd;
 
@@ -19,7 +20,19 @@ void ovl_set_owner_pid(pid_t pid)
 bool ovl_vfork_child(void)
 {
         pid_t o = __atomic_load_n(&owner_pid, __ATOMIC_RELAXED);
-        return o && ovl_sys_getpid() != o;
+        pid_t me = o ? (pid_t)ovl_sys_getpid() : 0;
+        if (!o || me == o) {
+                return false;
+        }
+        /* Another pid: a vfork child, or a child made without the fork handlers
+         * (_Fork, a raw clone), whose memory is its own: that one becomes the
+         * owner. When the kernel cannot tell (no kcmp), the safe answer. */
+        long same = ovl_sys6(SYS_kcmp, me, o, KCMP_VM, 0, 0, 0);
+        if (same > 0) {
+                __atomic_store_n(&owner_pid, me, __ATOMIC_RELAXED);
+                return false;
+        }
+        return true;
 }
 
 static int fdmove_held;

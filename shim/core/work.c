@@ -78,6 +78,21 @@ static int setup(struct ovl_mount *m)
         return r ? r : take_lock(m);
 }
 
+/* A vfork child's write path: set up for each call and never published (its fds
+ * are not its parent's), under the flag that keeps the parent's other threads
+ * out of a set-up meanwhile. */
+static int child_setup(struct ovl_mount *m)
+{
+        int expected = 0;
+        if (!__atomic_compare_exchange_n(&m->wready, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE)) {
+                return -EAGAIN; /* a thread of the parent is setting up right now */
+        }
+        int r = setup(m);
+        __atomic_store_n(&m->wready, 0, __ATOMIC_RELEASE);
+        return r;
+}
+
 int ovl_write_begin(struct ovl_mount *m)
 {
         int st = __atomic_load_n(&m->wready, __ATOMIC_ACQUIRE);
@@ -89,7 +104,7 @@ int ovl_write_begin(struct ovl_mount *m)
                 return -EROFS;
         }
         if (ovl_vfork_child()) {
-                return setup(m); /* each time: the parent is stopped, and nothing is published */
+                return child_setup(m);
         }
         /* A signal handler that writes to the overlay could otherwise land in our own set-up,
          * which it can neither wait for nor share; it runs once, so blocking costs nothing. */

@@ -95,8 +95,43 @@ static mode_t cwd_perm_mode;
 static uid_t cwd_perm_uid;
 static gid_t cwd_perm_gid;
 
+/* A vfork child that moved its kernel cwd (python's subprocess with cwd=): its
+ * pid. The memory it shares with its parent keeps the parent's cwd, so its own
+ * relative paths start from its kernel cwd (vfork_cwd); the parent, another
+ * pid, reads past it. */
+static pid_t vfork_moved;
+
+static void note_vfork_move(void)
+{
+        __atomic_store_n(&vfork_moved, ovl_sys_getpid(), __ATOMIC_RELAXED);
+}
+
+static bool vfork_moved_here(void)
+{
+        pid_t p = __atomic_load_n(&vfork_moved, __ATOMIC_RELAXED);
+        return p && p == ovl_sys_getpid();
+}
+
+/* Such a child's cwd, learned from the kernel (as cwd_from_kernel, kept nowhere). */
+static int vfork_cwd(char *out, size_t cap)
+{
+        char real[PATH_MAX];
+        int layer = 0;
+        if (ovl_sys_getcwd(real, sizeof(real)) < 0 || real[0] != '/') {
+                return -1;
+        }
+        if (ovl_unmap_real(real, out, cap, &layer)) {
+                return 1;
+        }
+        snprintf(out, cap, "%s", real);
+        return ovl_path_near(ovl_active(), out);
+}
+
 int ovl_cwd_get(char *out, size_t cap)
 {
+        if (vfork_moved_here()) {
+                return vfork_cwd(out, cap);
+        }
         for (;;) {
                 unsigned s = __atomic_load_n(&cwd_seq, __ATOMIC_ACQUIRE);
                 if (s & 1) {
@@ -360,6 +395,9 @@ static int chdir_loc(int k, struct ovl_loc *loc, const char *path, int (*real)(c
         struct ovl_config *cfg = shared ? NULL : ovl_active();
         if (k == OVL_IN) {
                 int r = ovl_cwd_enter(loc, !shared);
+                if (r == 0 && shared) {
+                        note_vfork_move();
+                }
                 ovl_log("chdir", path, loc, r);
                 return (int)ovl_ret(r);
         }
@@ -367,6 +405,9 @@ static int chdir_loc(int k, struct ovl_loc *loc, const char *path, int (*real)(c
                 return (int)ovl_ret(k);
         }
         int r = real(k == OVL_OUT ? loc->real : path);
+        if (r == 0 && shared) {
+                note_vfork_move();
+        }
         if (r == 0 && cfg) {
                 int saved = errno;
                 cwd_from_kernel(cfg);
@@ -422,7 +463,9 @@ OVL_EXPORT int fchdir(int fd)
                 return chdir_loc(k, &loc, v, REAL(chdir));
         }
         int r = REAL(fchdir)(fd);
-        if (r == 0 && cfg && !ovl_in_vfork_child()) {
+        if (r == 0 && ovl_in_vfork_child()) {
+                note_vfork_move();
+        } else if (r == 0 && cfg) {
                 int saved = errno;
                 cwd_from_kernel(cfg);
                 errno = saved;

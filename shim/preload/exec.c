@@ -312,10 +312,14 @@ static void preload_value(struct envbuf *b, const char *v)
         }
 }
 
+/* The entries child_env may add to a program's environment: LD_PRELOAD,
+ * OVL_CONF, LD_LIBRARY_PATH, its saved value, and the terminating NULL. */
+#define ENV_EXTRA 5
+
 /* envp with LD_PRELOAD (ours appended, others kept first) and OVL_CONF put
  * back, and with `dyn` (a program the shim will be loaded into)
  * LD_LIBRARY_PATH translated, b->origin's directories (if any) after it;
- * `out` has room for env_count(envp) + 4 entries. */
+ * `out` has room for env_count(envp) + ENV_EXTRA entries. */
 static char *const *child_env(char *const envp[], char **out, struct envbuf *b, bool dyn)
 {
         if (!propagate || !lib_path[0]) {
@@ -329,8 +333,9 @@ static char *const *child_env(char *const envp[], char **out, struct envbuf *b, 
         snprintf(b->conf, sizeof(b->conf), "OVL_CONF=%s", conf_path);
         for (size_t i = 0; envp && envp[i]; i++) {
                 const char *e = envp[i];
-                if (!strncmp(e, LLP_SAVE, LLP_SAVE_LEN)) {
-                        continue; /* ours alone to set */
+                if (!strncmp(e, LLP_SAVE, LLP_SAVE_LEN - 1) &&
+                    (!e[LLP_SAVE_LEN - 1] || e[LLP_SAVE_LEN - 1] == '=')) {
+                        continue; /* ours alone to set (the value, or the bare "unset" note) */
                 }
                 if (!llp && !strncmp(e, LLP, LLP_LEN)) {
                         llp = true;
@@ -601,7 +606,7 @@ static int exec_at(int dirfd, const char *path, char *const argv[], char *const 
         if (r < 0) {
                 return r;
         }
-        char *env[env_count(envp) + 4];
+        char *env[env_count(envp) + ENV_EXTRA];
         struct envbuf eb;
         origin_dirs(&p, &eb);
         char *const *e = child_env(envp, env, &eb, p.kind == OVL_EXEC_OK);
@@ -627,7 +632,7 @@ OVL_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *c
                         int flags)
 {
         if (!ovl_active() || (flags & AT_EMPTY_PATH && !*path)) {
-                char *env[env_count(envp) + 4];
+                char *env[env_count(envp) + ENV_EXTRA];
                 struct envbuf eb;
                 return REAL(execveat)(dirfd, path, argv, child_env(envp, env, &eb, false), flags);
         }
@@ -636,7 +641,7 @@ OVL_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *c
 
 OVL_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-        char *env[env_count(envp) + 4];
+        char *env[env_count(envp) + ENV_EXTRA];
         struct envbuf eb;
         return REAL(fexecve)(fd, argv, ovl_active() ? child_env(envp, env, &eb, false) : envp);
 }
@@ -749,7 +754,7 @@ static int spawn_at(pid_t *pid, const char *path, const posix_spawn_file_actions
         if (r < 0) {
                 return -r;
         }
-        char *env[env_count(envp) + 4];
+        char *env[env_count(envp) + ENV_EXTRA];
         struct envbuf eb;
         origin_dirs(&p, &eb);
         char *args[argv_count(argv) + 3 * MAX_SCRIPT_DEPTH + 2];

@@ -253,7 +253,8 @@ ls -a mypkg/__pycache__ mypkg/sub/__pycache__ && python3 -m compileall -q . && l
 cd / && PYTHONPATH="$M/pkg" python3 -c "import mypkg, importlib.util; print(mypkg.hello(), importlib.util.find_spec(\"mypkg.extra\").origin)" &&
 python3 -m py_compile "$M/scripts/pyscript" && "$M/scripts/pyscript" 1 2'
 # The process's first look at the overlay is in a vfork child (subprocess: chdir, then exec): the
-# layer fds the child opens are its own, not the parent's, whose next calls must still work
+# layer fds the child opens are its own, not the parent's, whose next calls must still work; the
+# child's relative paths start from the cwd it moved to; a _Fork child is no vfork child
 pg_scen py_vfork_first 'cd / && python3 - <<"EOF"
 import os, subprocess
 M = os.environ["M"]
@@ -267,6 +268,20 @@ r = subprocess.run(["sh", "-c", "echo new > n.txt && cat b.txt"], cwd=M + "/data
 print(r.returncode, r.stdout)
 pid = os.posix_spawn("/bin/ls", ["ls", M + "/data"], os.environ)
 print(os.waitpid(pid, 0)[1], sorted(os.listdir(M + "/data")))
+# a relative program and relative paths after the chdir of the vfork child start from there
+r = subprocess.run(["./pyscript", "1", "2"], cwd=M + "/scripts", capture_output=True, text=True)
+print(r.returncode, r.stdout)
+r = subprocess.run(["sh", "-c", "ls ../data | head -3"], cwd=M + "/scripts", capture_output=True, text=True)
+print(r.returncode, r.stdout)
+# a child made by _Fork (no fork handlers) has memory of its own: it keeps the fds it opens
+import ctypes
+pid = ctypes.CDLL(None)._Fork()
+if pid == 0:
+    for _ in range(300):
+        os.stat(M + "/data/b.txt")
+    os.write(1, b"_Fork child fds: %s\n" % (b"few" if len(os.listdir("/proc/self/fd")) < 50 else b"many"))
+    os._exit(0)
+os.waitpid(pid, 0)
 EOF'
 pg_scen py_fs 'cd "$M" && python3 - <<"EOF"
 import os, pathlib, shutil, stat, subprocess, sys, tempfile
