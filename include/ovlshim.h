@@ -26,6 +26,8 @@ struct ovl_layer {
         int fd;     /* O_PATH fd on the root, opened lazily; -1 until then */
         dev_t dev;  /* of the root, filled by ovl_config_check */
         ino_t ino;
+        int vfd; /* a vfork child's own fd on the root (layer.c), for pid vpid */
+        pid_t vpid;
 };
 
 struct ovl_mount {

@@ -76,6 +76,39 @@ int ovl_private_dup(int fd)
         return r;
 }
 
+static int open_root(const struct ovl_layer *l)
+{
+        int tmp = ovl_sys_openat(AT_FDCWD, l->path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        if (tmp < 0) {
+                return tmp;
+        }
+        int hi = ovl_private_dup(tmp);
+        ovl_sys_close(tmp);
+        return hi;
+}
+
+/* A vfork child shares our memory but not our fd table: an fd it published
+ * would name nothing in the parent, or a file the parent opens later under
+ * that number (another layer). It keeps its own (close-on-exec, it goes with
+ * the exec) in a slot the parent never reads, by pid, trusted only while it is
+ * still the layer's root (another child, a pid used again). */
+static int child_layer_fd(struct ovl_layer *l)
+{
+        pid_t me = (pid_t)ovl_sys_getpid();
+        int fd = __atomic_load_n(&l->vfd, __ATOMIC_RELAXED);
+        struct stat st;
+        if (l->ino && __atomic_load_n(&l->vpid, __ATOMIC_RELAXED) == me &&
+            ovl_sys_fstat(fd, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) {
+                return fd;
+        }
+        fd = open_root(l);
+        if (fd >= 0) {
+                __atomic_store_n(&l->vfd, fd, __ATOMIC_RELAXED);
+                __atomic_store_n(&l->vpid, me, __ATOMIC_RELAXED);
+        }
+        return fd;
+}
+
 int ovl_layer_fd(struct ovl_layer *l)
 {
         int fd = __atomic_load_n(&l->fd, __ATOMIC_ACQUIRE);
@@ -85,16 +118,11 @@ int ovl_layer_fd(struct ovl_layer *l)
         if (!l->path) {
                 return -EROFS;
         }
-        int tmp = ovl_sys_openat(AT_FDCWD, l->path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-        if (tmp < 0) {
-                return tmp;
+        if (ovl_vfork_child()) {
+                return child_layer_fd(l);
         }
-        int hi = ovl_private_dup(tmp);
-        ovl_sys_close(tmp);
-        /* A vfork child shares our memory but not our fd table: an fd it published
-         * would name nothing in the parent, or a file the parent opens later under
-         * that number (another layer). It keeps its own; close-on-exec, it goes. */
-        if (hi < 0 || ovl_vfork_child()) {
+        int hi = open_root(l);
+        if (hi < 0) {
                 return hi;
         }
         int expected = -1;

@@ -11,6 +11,8 @@
  *   - vforks NVFORK children whose only action is execve of a program on a merged path
  *     (bin/true, from a lower layer, or the #! script bin/child.sh, which checks its $0);
  *   - posix_spawns a few of the same (glibc's CLONE_VFORK child).
+ * First of all, a vfork child takes the process's first look at the overlay (300 stats): it
+ * must keep its own fds for its calls, few of them, and the parent must work after it.
  * Before the workers start, 20 vfork children chdir into another merged directory and then
  * exec: the parent's cwd (getcwd, relative lookups, listing ".") must not move, since a vfork
  * child shares the parent's memory.
@@ -189,6 +191,39 @@ static int wait_child(pid_t pid, const char *what)
         return -1;
 }
 
+/* Open fds from 10 to 4095 (the shim's own sit high), without allocating: a vfork child. */
+static int open_fds(void)
+{
+        int n = 0;
+        for (int fd = 10; fd < 4096; fd++) {
+                n += fcntl(fd, F_GETFD) >= 0;
+        }
+        return n;
+}
+
+/* The process's first look at the overlay in a vfork child: the fds it opens are its own (its
+ * parent's table has none of them), kept for its later calls rather than opened anew by each,
+ * and never taken for its parent's, whose own calls must then work. */
+static void first_look_in_vfork(const char *f1)
+{
+        int before = open_fds();
+        pid_t pid = vfork();
+        if (pid == 0) {
+                struct stat sb;
+                int ok = 0;
+                for (int i = 0; i < 300; i++) {
+                        ok += stat(f1, &sb) == 0;
+                }
+                _exit(ok == 300 && open_fds() < before + 20 ? 0 : 1);
+        }
+        int st = pid < 0 ? -1 : wait_child(pid, "vfork first look");
+        CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "a vfork child's first look at the overlay (300 stats, few new fds): status %d", st);
+        struct stat sb;
+        CHECK(stat(f1, &sb) == 0, "the parent after its vfork child's first look: stat %s: %s", f1,
+              strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
         if (argc < 2) {
@@ -205,6 +240,7 @@ int main(int argc, char **argv)
         pth(truep, "%s/bin/true", M);
         pth(script, "%s/bin/child.sh", M);
         pth(f1, "%s/data/f1", M);
+        first_look_in_vfork(f1);
 
         char cwd[PATH_MAX];
         pth(cwd, "%s/ro", M);
