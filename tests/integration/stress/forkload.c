@@ -278,7 +278,12 @@ int main(int argc, char **argv)
         for (int n = 0; n < nfork; n++) {
                 pid_t pid = fork();
                 if (pid == 0) {
-                        _exit(child_checks(n));
+                        int r = child_checks(n);
+                        if (r) { /* which call failed, and how */
+                                dprintf(2, "fork child %d: check %d failed: %s\n", n, r,
+                                        strerror(errno));
+                        }
+                        _exit(r);
                 }
                 if (pid < 0) {
                         failf("fork: %s", strerror(errno));
