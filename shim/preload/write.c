@@ -1061,29 +1061,37 @@ OVL_EXPORT int fremovexattr(int fd, const char *n)
                ovl_xattr_check(&loc, n, NULL, 0));
 }
 
-/* A read-only fd cannot be truncated (EINVAL, as on the kernel); a writable
- * one on a lower file was opened behind the overlay's back: truncate its copy. */
+/* A read-only fd cannot be truncated: EINVAL, which the kernel answers before
+ * anything else (even when the fd's name is gone since). */
+static int ftruncate_fd_check(int fd)
+{
+        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
+        return fl >= 0 && (fl & O_ACCMODE) == O_RDONLY ? -EINVAL : 0;
+}
+
+/* A writable fd on a lower file was opened behind the overlay's back: truncate
+ * its copy. */
 static int ftruncate_loc(struct ovl_config *cfg, struct ovl_loc *loc, int fd, const char *fdv,
                          int layer, off_t len)
 {
-        int fl = ovl_sys_fcntl(fd, F_GETFL, 0);
-        if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
-                return -EINVAL;
+        int r = ftruncate_fd_check(fd);
+        if (r < 0) {
+                return r;
         }
-        int r = fd_still_named(fd, fdv, layer, loc);
+        r = fd_still_named(fd, fdv, layer, loc);
         return r < 0 ? r : ovl_truncate(cfg, loc, len);
 }
 
 OVL_EXPORT int ftruncate(int fd, off_t len)
 {
         FD_OP_("ftruncate", fd, false, false, NULL, REAL(ftruncate)(fd, len),
-               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -EISDIR, -ENOENT);
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -EISDIR, ftruncate_fd_check(fd));
 }
 
 OVL_EXPORT int ftruncate64(int fd, off64_t len)
 {
         FD_OP_("ftruncate64", fd, false, false, NULL, REAL(ftruncate64)(fd, len),
-               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -EISDIR, -ENOENT);
+               ftruncate_loc(cfg, &loc, fd, fdv, layer, len), -EISDIR, ftruncate_fd_check(fd));
 }
 
 static int utimensat_fd(int fd, const struct timespec t[2], int flags)

@@ -16,7 +16,7 @@ py=/usr/bin/python3
 	echo "# operation OP. Regenerate with tests/diff/update-known.sh; reproduce one with"
 	echo "# tests/diff/difftest.py --mode MODE --seed SEED --ops OP+1 --show."
 } >"$tmp"
-for spec in "root ${OVL_DIFF_ROOT_SEEDS:-1-50,615,1034}" "user ${OVL_DIFF_USER_SEEDS:-1-25,80,190,211,1546,1729}"; do
+for spec in "root ${OVL_DIFF_ROOT_SEEDS:-1-50,615,1034}" "user ${OVL_DIFF_USER_SEEDS:-1-25,80,190,211,1546,1729,2480}"; do
 	set -- $spec
 	"$py" "$here/difftest.py" --mode "$1" --seeds "$2" --ops "${OVL_DIFF_OPS:-200}" \
 		--jobs "${OVL_DIFF_JOBS:-2}" --shrink 0 2>&1 |

@@ -7,7 +7,8 @@
 # The set: OVL_DIFF_ROOT_SEEDS (default 1-50, 615 (N-FIFOFD) and 1034, a climb from a removed
 # cwd once handed raw to the kernel), OVL_DIFF_USER_SEEDS (default 1-25, 80 (N-ORIGIN), 1546
 # (N-LINKMODE's ESTALE), and 190, 211 and 1729: walks from a dirfd, the cwd and an fd below a
-# directory the user may not search): the three named rules of tests/diff/INTENTIONAL.md each
+# directory the user may not search, and 2480: ftruncate of a read-only fd whose name is gone):
+# the three named rules of tests/diff/INTENTIONAL.md each
 # keep a seed that needs them, so a rule that stops matching fails here. OVL_DIFF_OPS
 # (default 200). Failing seeds are not shrunk here (OVL_DIFF_SHRINK, default 0); run
 # tests/diff/run.sh or difftest.py --seeds S --shrink 1 for a minimal reproduction.
@@ -99,5 +100,5 @@ judge() {
 }
 
 run root "${OVL_DIFF_ROOT_SEEDS:-1-50,615,1034}"
-run user "${OVL_DIFF_USER_SEEDS:-1-25,80,190,211,1546,1729}"
+run user "${OVL_DIFF_USER_SEEDS:-1-25,80,190,211,1546,1729,2480}"
 ovl_summary
